@@ -1,0 +1,1 @@
+"""Ingestion: load -> chunk -> embed -> store, incremental by content hash."""

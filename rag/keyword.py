@@ -1,0 +1,115 @@
+"""Korean keyword index: Kiwi morphemes (prefix-aware, so 비급여 never matches like 급여) scored by BM25 (bm25s)."""
+
+import json
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+NOUNS = {"NNG", "NNP", "NR", "SL", "SH", "SN", "XR"}
+VERBS = {"VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
+
+
+@lru_cache(maxsize=1)
+def get_kiwi():
+    """One Kiwi per process (its model ships in kiwipiepy-model)."""
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+def tokenize(text: str) -> list[str]:
+    """Content morphemes for BM25.
+
+    A prefix (XPN: 비, 무, 저 …) is glued to its noun, so 비급여 is one token and never `급여`; a suffix (XSN: 형, 료 …)
+    is glued too and the bare noun is kept (갱신형 -> 갱신형, 갱신). Adjacent nouns also give a joined token, so
+    해지환급금 and "해지 환급금" both carry 해지환급금.
+    """
+    out: list[str] = []
+    prefix = ""
+    prev_noun: str | None = None
+    prev_end = -1
+    for tok in get_kiwi().tokenize(text):
+        tag, form = tok.tag, tok.form
+        if tag == "XPN":
+            prefix += form
+            continue
+        if tag in NOUNS or (tag == "SW" and form.isalnum()):
+            word = (prefix + form).lower()
+            prefix = ""
+            out.append(word)
+            if prev_noun is not None and tok.start <= prev_end + 1:
+                out.append(prev_noun + word)
+            prev_noun, prev_end = word, tok.start + tok.len
+            continue
+        if tag == "XSN" and prev_noun is not None and tok.start == prev_end:
+            out.append(prev_noun + form)
+            prev_noun, prev_end = prev_noun + form, tok.start + tok.len
+            continue
+        prefix = ""
+        prev_noun = None
+        if tag in VERBS:
+            out.append(form + "다")
+    return out
+
+
+class KeywordIndex:
+    """BM25 over pre-tokenized chunks; saved to and loaded from a folder."""
+
+    def __init__(self, retriever, chunk_ids: list[str]) -> None:
+        self._bm25 = retriever
+        self.chunk_ids = chunk_ids
+        self._vocab = retriever.vocab_dict
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[str, list[str]]]) -> "KeywordIndex":
+        import bm25s
+
+        ids, corpus = [], []
+        for chunk_id, tokens in items:
+            ids.append(chunk_id)
+            corpus.append(tokens or [""])
+        retriever = bm25s.BM25()
+        if corpus:
+            retriever.index(corpus, show_progress=False)
+        return cls(retriever, ids)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.chunk_ids:
+            self._bm25.save(str(tmp), show_progress=False)
+        (tmp / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> "KeywordIndex":
+        import bm25s
+
+        chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if chunk_ids else bm25s.BM25()
+        if not chunk_ids:
+            retriever.vocab_dict = {}
+        return cls(retriever, chunk_ids)
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Best-first (chunk_id, BM25 score); only chunks with a positive score, optionally only `allowed` ones."""
+        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        if not ids or not self.chunk_ids:
+            return []
+        scores = self._bm25.get_scores_from_ids(ids)
+        if allowed is not None:
+            mask = np.fromiter((cid in allowed for cid in self.chunk_ids), dtype=bool, count=len(self.chunk_ids))
+            scores = np.where(mask, scores, 0.0)
+        n = min(k, int((scores > 0).sum()))
+        if n == 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunk_ids[i], float(scores[i])) for i in top]

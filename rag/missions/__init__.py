@@ -1,0 +1,1 @@
+"""Practice missions: term explanation and sales conversation."""
