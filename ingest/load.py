@@ -60,6 +60,11 @@ def file_hash(data: bytes) -> str:
 
 def decode_text(data: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), then CP949/EUC-KR, then a detector's guess; binary and mojibake are refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows "Unicode" text)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{name}: looks binary (NUL bytes); save it as UTF-8 text, Markdown, PDF or DOCX.")
     for encoding in ("utf-8-sig", "cp949"):
@@ -70,7 +75,7 @@ def decode_text(data: bytes, name: str) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None or best.chaos > 0.2:
+    if best is None or best.chaos >= 0.1 or "\ufffd" in str(best):
         raise DocumentError(f"{name}: cannot decode the text (not UTF-8 or CP949/EUC-KR); re-save it as UTF-8.")
     return str(best)
 

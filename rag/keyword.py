@@ -61,7 +61,7 @@ class KeywordIndex:
     def __init__(self, retriever, chunk_ids: list[str]) -> None:
         self._bm25 = retriever
         self.chunk_ids = chunk_ids
-        self._vocab = retriever.vocab_dict
+        self._vocab = getattr(retriever, "vocab_dict", None) or {}
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, list[str]]]) -> "KeywordIndex":
@@ -91,8 +91,6 @@ class KeywordIndex:
 
         chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if chunk_ids else bm25s.BM25()
-        if not chunk_ids:
-            retriever.vocab_dict = {}
         return cls(retriever, chunk_ids)
 
     def __len__(self) -> int:

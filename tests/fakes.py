@@ -1,0 +1,30 @@
+"""Deterministic test doubles that record their calls."""
+
+import hashlib
+import math
+from typing import Sequence
+
+
+class HashEmbedder:
+    """Hashed character bigrams (works for Hangul): similar strings get similar vectors, no model needed."""
+
+    def __init__(self, dim: int = 256, name: str = "hash") -> None:
+        self.dim = dim
+        self.name = name
+        self.calls: list[int] = []
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dim
+        compact = "".join(text.split())
+        for a, b in zip(compact, compact[1:]):
+            h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+            vec[h % self.dim] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(len(texts))
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)

@@ -1,0 +1,52 @@
+"""Chunking: short documents stay whole, long ones split on headers and Korean sentence ends; ids are stable."""
+
+from ingest.chunk import chunk_document
+from rag.types import Document
+
+
+def doc(text: str, **kw) -> Document:
+    return Document(doc_id="corpus/x.md", source="corpus/x.md", title="테스트 문서", text=text, **kw)
+
+
+def test_short_document_stays_one_chunk():
+    text = "# 해지환급금\n\n## 정의\n중도에 해지하면 돌려받는 돈이다.\n\n## 핵심 포인트\n- 초기에는 적다."
+    [chunk] = chunk_document(doc(text), size=1500, overlap=150)
+    assert chunk.text == text
+    assert chunk.doc_id == "corpus/x.md" and chunk.title == "테스트 문서"
+
+
+def test_long_document_splits_on_headers_with_section_names():
+    rules = "\n\n".join(f"### G03-{i}. 규칙 {i}\n" + f"규칙 {i}의 설명 문장이다. " * 20 for i in range(1, 5))
+    text = "# G03 부당권유\n\n## 목적\n" + "목적을 설명하는 문장이다. " * 10 + "\n\n## 규칙\n" + rules
+    chunks = chunk_document(doc(text), size=500, overlap=50)
+    sections = [c.section for c in chunks]
+    assert "목적" in sections
+    assert [s for s in sections if s.startswith("G03-")] == [f"G03-{i}. 규칙 {i}" for i in range(1, 5)]
+    assert all(len(c.text) <= 500 for c in chunks)
+    assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
+
+
+def test_recursive_split_keeps_korean_sentence_endings():
+    text = "## 대화\n" + "".join(f"설계사는 {i}번째 문장에서 중요한 내용을 설명했다. " for i in range(60))
+    chunks = chunk_document(doc(text), size=300, overlap=0)
+    assert len(chunks) > 3
+    for c in chunks[1:]:
+        assert c.text.startswith("설계사는"), c.text[:20]
+        assert c.text.endswith("했다."), c.text[-20:]
+
+
+def test_chunk_ids_are_stable_and_change_only_with_content():
+    text = "## 가\n" + "가 문단의 문장이다. " * 40 + "\n\n## 나\n" + "나 문단의 문장이다. " * 40
+    a = chunk_document(doc(text), size=400, overlap=0)
+    b = chunk_document(doc(text), size=400, overlap=0)
+    assert [c.chunk_id for c in a] == [c.chunk_id for c in b]
+    edited = text.replace("나 문단의 문장이다. ", "나 문단을 고친 문장이다. ", 1)
+    c = chunk_document(doc(edited), size=400, overlap=0)
+    same = {x.chunk_id for x in a} & {x.chunk_id for x in c}
+    assert 0 < len(same) < len(a)
+
+
+def test_repeated_identical_pieces_get_distinct_ids():
+    text = "### 점검\n같은 문장이 반복된다. " * 3 + "\n\n### 점검\n" + "같은 문장이 반복된다. " * 3
+    chunks = chunk_document(doc("# 제목\n\n" + text * 4), size=100, overlap=0)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)

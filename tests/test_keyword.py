@@ -1,0 +1,55 @@
+"""Korean BM25: prefix-aware morphemes, spacing-robust compounds, persistence, filters."""
+
+from rag.keyword import KeywordIndex, tokenize
+
+
+def test_prefixed_noun_is_its_own_token():
+    assert "비급여" in tokenize("비급여 진료비")
+    assert "급여" not in tokenize("비급여 진료비")
+    assert "비갱신형" in tokenize("비갱신형 보험")
+    assert "갱신형" not in tokenize("비갱신형 보험")
+
+
+def test_compound_matches_with_or_without_space():
+    assert "해지환급금" in tokenize("해지환급금")
+    assert "해지환급금" in tokenize("해지 환급금이 얼마인가요")
+
+
+def test_particles_and_endings_are_dropped():
+    tokens = tokenize("보험료를 냈는데요")
+    assert "보험료" in tokens
+    assert not any(t in tokens for t in ("를", "는데요"))
+
+
+def build(docs: dict[str, str]) -> KeywordIndex:
+    return KeywordIndex.build((cid, tokenize(text)) for cid, text in docs.items())
+
+
+DOCS = {
+    "c-급여": "급여 항목은 건강보험이 적용되는 진료다. 본인부담금이 있다.",
+    "c-비급여": "비급여 항목은 건강보험이 적용되지 않는 진료로 전액 본인이 부담한다.",
+    "c-해지": "해지환급금은 계약을 중도에 해지할 때 돌려받는 금액이다.",
+}
+
+
+def test_search_ranks_the_right_document_first_and_separates_prefixes():
+    index = build(DOCS)
+    assert index.search("비급여 진료는 뭐예요", 3)[0][0] == "c-비급여"
+    assert index.search("급여 항목", 3)[0][0] == "c-급여"
+    assert index.search("해지 환급금", 3)[0][0] == "c-해지"
+    assert index.search("날씨", 3) == []
+
+
+def test_save_load_roundtrip_and_allowed_filter(tmp_path):
+    index = build(DOCS)
+    index.save(tmp_path / "bm25")
+    loaded = KeywordIndex.load(tmp_path / "bm25")
+    assert loaded.search("해지 환급금", 3) == index.search("해지 환급금", 3)
+    only = loaded.search("건강보험 진료", 3, allowed={"c-급여"})
+    assert [cid for cid, _ in only] == ["c-급여"]
+
+
+def test_empty_index_answers_nothing(tmp_path):
+    empty = KeywordIndex.build([])
+    empty.save(tmp_path / "e")
+    assert KeywordIndex.load(tmp_path / "e").search("보험", 5) == []
