@@ -53,7 +53,8 @@ class SentenceTransformerEmbedder:
                 "Point PARTNERS_EMBEDDER at a local model folder: sentence-transformers:/path/to/model."
             ) from exc
         self.name = f"sentence-transformers:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         lowered = model.lower()
         # e5-family models were trained with these prefixes; others take raw text.
         self._query_prefix, self._doc_prefix = ("query: ", "passage: ") if "e5" in lowered else ("", "")

@@ -6,10 +6,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rag.index import Index
+from rag.titles import TitleMatcher
 from rag.types import Chunk, Embedder, Hit
 
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
+TITLE_WEIGHT = 3.0  # a query that names a term or alias should get that term's document first
 
 
 class SearchResult(BaseModel):
@@ -32,12 +34,13 @@ class SearchResult(BaseModel):
         }
 
 
-def fuse(rankings: list[list[tuple[str, float]]], *, k: int = 60, top: int = 5) -> list[tuple[str, float]]:
-    """Reciprocal-rank fusion of several best-first rankings of the same corpus."""
+def fuse(rankings: list[list[tuple[str, float]]], *, weights: list[float] | None = None, k: int = 60,
+         top: int = 5) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of several best-first rankings of the same corpus."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, (cid, _) in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
     order = sorted(scores, key=scores.__getitem__, reverse=True)[:top]
     return [(cid, scores[cid]) for cid in order]
 
@@ -50,6 +53,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
+        self.titles = TitleMatcher.from_docstore(index.docstore)
 
     def search(self, query: str, *, k: int = 5, mode: Mode = "hybrid", doc_types: list[str] | None = None,
                categories: list[str] | None = None) -> SearchResult:
@@ -71,7 +75,16 @@ class Retriever:
             allowed = self._allowed(doc_types, categories) if where else None
             rankings.append(self.index.keyword.search(query, n, allowed))
             timings["bm25"] = _ms(t)
-        ranked = rankings[0][:n] if len(rankings) == 1 else fuse(rankings, top=n)
+        weights = [1.0] * len(rankings)
+        if mode == "hybrid":
+            named = self.titles.match(query)
+            if where and named:
+                allowed = self._allowed(doc_types, categories)
+                named = [(cid, s) for cid, s in named if cid in allowed]
+            if named:
+                rankings.append(named)
+                weights.append(TITLE_WEIGHT)
+        ranked = rankings[0][:n] if len(rankings) == 1 else fuse(rankings, weights=weights, top=n)
         chunks = self.index.docstore.get_chunks([cid for cid, _ in ranked])
         hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks][:k]
         for rank, hit in enumerate(hits, start=1):

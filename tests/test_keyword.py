@@ -53,3 +53,18 @@ def test_empty_index_answers_nothing(tmp_path):
     empty = KeywordIndex.build([])
     empty.save(tmp_path / "e")
     assert KeywordIndex.load(tmp_path / "e").search("보험", 5) == []
+
+
+def test_title_matcher_prefers_the_longest_name_and_ignores_generic_short_ones():
+    from rag.titles import TitleMatcher
+
+    m = TitleMatcher({"갱신형": ["c-갱신"], "비갱신형": ["c-비갱신"], "급여": ["c-급여"], "비급여": ["c-비급여"],
+                      "보험료": ["c-보험료"], "kics": ["c-kics"], "고지의무": ["c-알릴"]}, common={"보험료", "급여"})
+    assert [c for c, _ in m.match("비갱신형이 뭐예요")] == ["c-비갱신"]
+    assert [c for c, _ in m.match("비급여 항목")] == ["c-비급여"]
+    assert [c for c, _ in m.match("급여 항목")] == ["c-급여"]
+    assert m.match("보험료가 작년보다 왜 이렇게 올랐어요") == []  # a common short name in a long question
+    assert [c for c, _ in m.match("보험료")] == ["c-보험료"]
+    assert [c for c, _ in m.match("K-ICS 비율")] == ["c-kics"]
+    assert [c for c, _ in m.match("고지 의무 위반하면요?")] == ["c-알릴"]
+    assert {c for c, _ in m.match("갱신형과 비갱신형 차이")} == {"c-갱신", "c-비갱신"}

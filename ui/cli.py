@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `partners search ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 def _validation_error():

@@ -1,0 +1,72 @@
+"""Exact mentions of a document's title or alias in a query: the strongest hint of which document is meant."""
+
+import json
+import re
+
+from rag.docstore import DocStore
+
+NAMED_TYPES = ("term", "guideline")
+SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts only when it is most of the query
+COMMON = 0.10  # "many": this share of the sampled chunks
+SAMPLE = 2000
+
+
+def normalize(text: str) -> str:
+    """Lowercase, without spaces or punctuation, so 'K-ICS', 'k ics' and 'KICS' meet."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+class TitleMatcher:
+    """Finds titles and aliases inside a query; a name inside a longer matched name (갱신형 in 비갱신형) does not count."""
+
+    def __init__(self, names: dict[str, list[str]], common: set[str] = frozenset()) -> None:
+        self._names = {n: ids for n, ids in names.items() if len(n) >= 2}
+        self._common = common
+
+    @classmethod
+    def from_docstore(cls, docstore: DocStore) -> "TitleMatcher":
+        names: dict[str, list[str]] = {}
+        for doc in docstore.list_docs():
+            if doc["doc_type"] not in NAMED_TYPES:
+                continue
+            chunk_ids = docstore.chunk_ids_of(doc["doc_id"])
+            if not chunk_ids:
+                continue
+            aliases = json.loads(doc.get("extra") or "{}").get("aliases", [])
+            for name in [doc["title"], *aliases]:
+                names.setdefault(normalize(name), [])
+                if chunk_ids[0] not in names[normalize(name)]:
+                    names[normalize(name)].append(chunk_ids[0])
+        texts = []
+        for i, chunk in enumerate(docstore.iter_chunks()):
+            if i >= SAMPLE:
+                break
+            texts.append(normalize(chunk.text))
+        common = {n for n in names if len(n) <= SHORT and texts
+                  and sum(n in t for t in texts) / len(texts) > COMMON}
+        return cls(names, common)
+
+    def match(self, query: str) -> list[tuple[str, float]]:
+        """Best-first (chunk_id, matched length) for the names the query mentions."""
+        q = normalize(query)
+        if not q:
+            return []
+        spans = []
+        for name in self._names:
+            start = q.find(name)
+            while start != -1:
+                spans.append((start, start + len(name), name))
+                start = q.find(name, start + 1)
+        spans.sort(key=lambda s: s[1] - s[0], reverse=True)
+        kept: list[tuple[int, int, str]] = []
+        for start, end, name in spans:
+            if any(a <= start and end <= b for a, b, _ in kept):
+                continue
+            if name in self._common and len(name) / len(q) < 0.5:
+                continue
+            kept.append((start, end, name))
+        ranked: dict[str, float] = {}
+        for start, end, name in kept:
+            for cid in self._names[name]:
+                ranked[cid] = max(ranked.get(cid, 0.0), float(end - start))
+        return sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)
