@@ -63,6 +63,7 @@ class Retriever:
         where = _where(doc_types, categories)
         n = max(k, self.candidates)
         rankings: list[list[tuple[str, float]]] = []
+        allowed = self._allowed(doc_types, categories) if where else None  # computed once, used by BM25 and titles
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
             vector = self.embedder.embed_query(query)
@@ -72,14 +73,12 @@ class Retriever:
             timings["dense"] = _ms(t)
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
-            allowed = self._allowed(doc_types, categories) if where else None
             rankings.append(self.index.keyword.search(query, n, allowed))
             timings["bm25"] = _ms(t)
         weights = [1.0] * len(rankings)
         if mode == "hybrid":
             named = self.titles.match(query)
-            if where and named:
-                allowed = self._allowed(doc_types, categories)
+            if allowed is not None:
                 named = [(cid, s) for cid, s in named if cid in allowed]
             if named:
                 rankings.append(named)

@@ -33,10 +33,10 @@ class TitleMatcher:
             if not chunk_ids:
                 continue
             aliases = json.loads(doc.get("extra") or "{}").get("aliases", [])
-            for name in [doc["title"], *aliases]:
-                names.setdefault(normalize(name), [])
-                if chunk_ids[0] not in names[normalize(name)]:
-                    names[normalize(name)].append(chunk_ids[0])
+            for name in {normalize(n) for n in [doc["title"], *aliases]}:
+                ids = names.setdefault(name, [])
+                if chunk_ids[0] not in ids:
+                    ids.append(chunk_ids[0])
         texts = []
         for i, chunk in enumerate(docstore.iter_chunks()):
             if i >= SAMPLE:

@@ -3,7 +3,8 @@
 from rag.retrieve import SearchResult
 from rag.types import Chunk, Hit
 from ui import messages as M
-from ui.app import MAX_QUESTION, answer_question, build_app
+from rag.errors import IndexNotFoundError
+from ui.app import MAX_QUESTION, answer_question, build_app, make_respond
 
 
 class ScriptedRetriever:
@@ -44,3 +45,26 @@ def test_build_app_has_the_chat_parts():
     app = build_app(ScriptedRetriever([]))
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
     assert {"chat", "question", "send"} <= ids
+
+
+class FailingRetriever:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def search(self, query, k=5, **_):
+        raise self.exc
+
+
+def test_handler_turns_failures_into_korean_messages_and_keeps_the_history():
+    earlier = [{"role": "user", "content": "이전 질문"}, {"role": "assistant", "content": "이전 답"}]
+    box, history = make_respond(FailingRetriever(RuntimeError("boom")))("질문 <b>", earlier)
+    assert box == "" and history[:2] == earlier
+    assert history[2] == {"role": "user", "content": "질문 &lt;b&gt;"}
+    assert history[3]["content"] == M.INTERNAL_ERROR
+    _, history = make_respond(FailingRetriever(IndexNotFoundError("x")))("질문", [])
+    assert history[-1]["content"] == M.INDEX_MISSING
+
+
+def test_latency_line_shows_search_and_total_time():
+    reply = answer_question(ScriptedRetriever([hit("본문")]), "질문")
+    assert "검색 3 ms" in reply and "전체" in reply
