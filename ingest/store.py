@@ -12,7 +12,7 @@ from typing import Callable
 from ingest.embed import Progress, embed_chunks
 from rag.docstore import DocStore
 from rag.index import IndexLayout
-from rag.keyword import KeywordIndex, tokenize
+from rag.keyword import KeywordIndex, char_ngrams, tokenize
 from rag.store import ChromaStore
 from rag.types import Chunk, Document
 
@@ -142,13 +142,16 @@ class IndexWriter:
         name = f"bm25-{rev}"
         folder = self.layout.gen_dir(self.gen) / name
         shutil.rmtree(folder, ignore_errors=True)
-        KeywordIndex.build(self.docstore.iter_tokens()).save(folder)
+        folder.mkdir(parents=True)
+        KeywordIndex.build(self.docstore.iter_tokens(), "morph").save(folder / "morph")
+        chars = ((c.chunk_id, char_ngrams(c.keyword_text())) for c in self.docstore.iter_chunks())
+        KeywordIndex.build(chars, "chars").save(folder / "chars")
         self.docstore.set_meta("revision", rev)
         self.docstore.set_meta("bm25_dir", name)
 
     def _ensure_keyword_index(self) -> None:
         name = self.docstore.get_meta("bm25_dir")
-        if not name or not (self.layout.gen_dir(self.gen) / name / "chunk_ids.json").exists():
+        if not name or not (self.layout.gen_dir(self.gen) / name / "chars" / "chunk_ids.json").exists():
             with self.docstore.transaction():
                 self._build_keyword_index()
 

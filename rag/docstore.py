@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS docs (
     category TEXT NOT NULL, version TEXT NOT NULL, updated TEXT NOT NULL, doc_hash TEXT NOT NULL,
     chunk_count INTEGER NOT NULL, ingested_at TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS docs_by_path ON docs(path);
+CREATE INDEX IF NOT EXISTS docs_by_type ON docs(doc_type, category);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ord INTEGER NOT NULL, data TEXT NOT NULL, tokens TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
@@ -116,6 +117,23 @@ class DocStore:
             for cid, data in self._db.execute(f"SELECT chunk_id, data FROM chunks WHERE chunk_id IN ({marks})", part):
                 found[cid] = Chunk.model_validate_json(data)
         return found
+
+    def get_tokens(self, chunk_ids: list[str]) -> dict[str, list[str]]:
+        """Keyword tokens (Kiwi morphemes) of the given chunks."""
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.execute(f"SELECT chunk_id, tokens FROM chunks WHERE chunk_id IN ({marks})", chunk_ids)
+        return {cid: json.loads(tokens) for cid, tokens in rows}
+
+    def chunk_ids_where(self, doc_types: list[str] | None, categories: list[str] | None) -> set[str]:
+        """Chunks whose document has one of the types and one of the categories (None: any)."""
+        sql, args = "SELECT c.chunk_id FROM chunks c JOIN docs d ON d.doc_id = c.doc_id WHERE 1=1", []
+        if doc_types:
+            sql += f" AND d.doc_type IN ({','.join('?' * len(doc_types))})"
+            args += list(doc_types)
+        if categories:
+            sql += f" AND d.category IN ({','.join('?' * len(categories))})"
+            args += list(categories)
+        return {r[0] for r in self._db.execute(sql, args)}
 
     def chunk_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

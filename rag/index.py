@@ -76,7 +76,7 @@ class Index:
             raise IndexNotFoundError(str(settings.index_dir))
         self.gen = gen
         self.docstore = DocStore(self.layout.docstore_path(gen), readonly=True)
-        self._keyword: KeywordIndex | None = None
+        self._keywords: dict[str, KeywordIndex] = {}
         self._keyword_rev = ""
 
     @property
@@ -105,11 +105,25 @@ class Index:
 
     @property
     def keyword(self) -> KeywordIndex:
+        """BM25 over Kiwi morphemes."""
+        return self._keyword_index("morph")
+
+    @property
+    def chars(self) -> KeywordIndex:
+        """BM25 over character unigrams and bigrams."""
+        return self._keyword_index("chars")
+
+    def _keyword_index(self, analyzer: str) -> KeywordIndex:
         rev = self.docstore.get_meta("bm25_dir")
-        if self._keyword is None or rev != self._keyword_rev:
-            self._keyword = KeywordIndex.load(self.layout.gen_dir(self.gen) / rev)
+        if rev != self._keyword_rev:
+            self._keywords = {}
             self._keyword_rev = rev
-        return self._keyword
+        if analyzer not in self._keywords:
+            folder = self.layout.gen_dir(self.gen) / rev / analyzer
+            if not folder.exists():
+                raise IndexNotFoundError(str(folder))  # written by an older version; `partners ingest` adds it
+            self._keywords[analyzer] = KeywordIndex.load(folder)
+        return self._keywords[analyzer]
 
 
 def hnsw_params(settings: Settings) -> HnswParams:

@@ -1,6 +1,8 @@
-"""Korean keyword index: Kiwi morphemes (prefix-aware, so 비급여 never matches like 급여) scored by BM25 (bm25s)."""
+"""Korean keyword indexes scored by BM25 (bm25s): Kiwi morphemes (prefix-aware, so 비급여 never matches like 급여)
+and character n-grams (robust to typos, spacing and unseen compounds)."""
 
 import json
+import re
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -55,16 +57,32 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-class KeywordIndex:
-    """BM25 over pre-tokenized chunks; saved to and loaded from a folder."""
+WORD = re.compile(r"\w+")
 
-    def __init__(self, retriever, chunk_ids: list[str]) -> None:
+
+def char_ngrams(text: str, sizes: tuple[int, ...] = (1, 2)) -> list[str]:
+    """Character unigrams and bigrams inside each word (no n-gram crosses a space)."""
+    out: list[str] = []
+    for word in WORD.findall(text.lower()):
+        for n in sizes:
+            out.extend(word[i : i + n] for i in range(len(word) - n + 1))
+    return out
+
+
+ANALYZERS = {"morph": tokenize, "chars": char_ngrams}
+
+
+class KeywordIndex:
+    """BM25 over pre-tokenized chunks; saved to and loaded from a folder. `analyzer` tokenizes queries."""
+
+    def __init__(self, retriever, chunk_ids: list[str], analyzer: str = "morph") -> None:
         self._bm25 = retriever
         self.chunk_ids = chunk_ids
+        self.analyzer = analyzer
         self._vocab = getattr(retriever, "vocab_dict", None) or {}
 
     @classmethod
-    def build(cls, items: Iterable[tuple[str, list[str]]]) -> "KeywordIndex":
+    def build(cls, items: Iterable[tuple[str, list[str]]], analyzer: str = "morph") -> "KeywordIndex":
         import bm25s
 
         ids, corpus = [], []
@@ -74,7 +92,7 @@ class KeywordIndex:
         retriever = bm25s.BM25()
         if corpus:
             retriever.index(corpus, show_progress=False)
-        return cls(retriever, ids)
+        return cls(retriever, ids, analyzer)
 
     def save(self, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")
@@ -83,6 +101,7 @@ class KeywordIndex:
         if self.chunk_ids:
             self._bm25.save(str(tmp), show_progress=False)
         (tmp / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+        (tmp / "analyzer.txt").write_text(self.analyzer, encoding="utf-8")
         tmp.rename(folder)
 
     @classmethod
@@ -91,14 +110,16 @@ class KeywordIndex:
 
         chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if chunk_ids else bm25s.BM25()
-        return cls(retriever, chunk_ids)
+        analyzer_file = folder / "analyzer.txt"
+        analyzer = analyzer_file.read_text(encoding="utf-8") if analyzer_file.exists() else "morph"
+        return cls(retriever, chunk_ids, analyzer)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Best-first (chunk_id, BM25 score); only chunks with a positive score, optionally only `allowed` ones."""
-        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        ids = [self._vocab[t] for t in ANALYZERS[self.analyzer](query) if t in self._vocab]
         if not ids or not self.chunk_ids:
             return []
         scores = self._bm25.get_scores_from_ids(ids)
@@ -111,3 +132,11 @@ class KeywordIndex:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top]
+
+    def doc_freq(self, token: str) -> int:
+        """In how many chunks `token` occurs (0 when unknown)."""
+        tid = self._vocab.get(token)
+        if tid is None or not self.chunk_ids:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])

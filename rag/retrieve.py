@@ -1,17 +1,43 @@
-"""Retrieval over the live index: dense (Chroma), Korean BM25, or both fused by reciprocal rank."""
+"""Retrieval over the live index: dense (Chroma), Korean BM25 (morphemes, character n-grams), or all fused."""
 
+import math
 import time
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from rag.index import Index
+from rag.keyword import tokenize
 from rag.titles import TitleMatcher
 from rag.types import Chunk, Embedder, Hit
 
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
-TITLE_WEIGHT = 3.0  # a query that names a term or alias should get that term's document first
+Mode = Literal["dense", "bm25", "chars", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "bm25", "chars", "hybrid")
+
+
+class Fusion(BaseModel):
+    """Weights of the hybrid's signals in weighted reciprocal-rank fusion.
+
+    Tuned on eval/datasets/terms.jsonl and scripts_guidelines.jsonl (see eval/results/BASELINE.md): USE alone is weak on
+    paraphrased Korean insurance questions, so it gets a small weight; the two BM25s carry most of the ranking; a
+    named title or alias helps, but a paraphrase often names a neighbouring term, so it is not allowed to dominate.
+    """
+
+    dense: float = 0.25
+    bm25: float = 1.0
+    chars: float = 1.0
+    title: float = 0.5
+    rrf_k: int = 10
+
+
+class Grounding(BaseModel):
+    """How well the index covers a query: top dense cosine + 0.5 x the IDF share of query words in the top chunks."""
+
+    score: float
+    dense: float
+    coverage: float
+    named: bool  # the query names a term or guideline title/alias
+    grounded: bool
 
 
 class SearchResult(BaseModel):
@@ -19,6 +45,7 @@ class SearchResult(BaseModel):
     mode: str
     hits: list[Hit]
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    grounding: Grounding | None = None
 
     def to_json(self) -> dict:
         return {
@@ -31,6 +58,7 @@ class SearchResult(BaseModel):
                 for h in self.hits
             ],
             "timings_ms": self.timings_ms,
+            **({"grounding": self.grounding.model_dump()} if self.grounding else {}),
         }
 
 
@@ -48,52 +76,97 @@ def fuse(rankings: list[list[tuple[str, float]]], *, weights: list[float] | None
 class Retriever:
     """Built once per process (models and indexes loaded once), then called per query."""
 
-    def __init__(self, index: Index, embedder: Embedder, *, candidates: int = 30) -> None:
+    def __init__(self, index: Index, embedder: Embedder, *, candidates: int = 30, fusion: Fusion | None = None,
+                 ground_threshold: float = 0.5) -> None:
         index.check_embedder(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
+        self.fusion = fusion or Fusion()
+        self.ground_threshold = ground_threshold
         self.titles = TitleMatcher.from_docstore(index.docstore)
 
     def search(self, query: str, *, k: int = 5, mode: Mode = "hybrid", doc_types: list[str] | None = None,
-               categories: list[str] | None = None) -> SearchResult:
-        """Top-k chunks for `query`, best first, with per-stage timings."""
+               categories: list[str] | None = None, ground: bool | None = None) -> SearchResult:
+        """Top-k chunks for `query`, best first, with per-stage timings.
+
+        Args:
+            ground: also judge whether the index covers the query (default: in hybrid mode).
+        """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         where = _where(doc_types, categories)
         n = max(k, self.candidates)
+        allowed = self._allowed(doc_types, categories) if where else None  # computed once, used by every signal
         rankings: list[list[tuple[str, float]]] = []
-        allowed = self._allowed(doc_types, categories) if where else None  # computed once, used by BM25 and titles
-        if mode in ("dense", "hybrid"):
+        weights: list[float] = []
+        dense_top = None
+        if mode in ("dense", "hybrid") or ground:
             t = time.perf_counter()
             vector = self.embedder.embed_query(query)
             timings["embed"] = _ms(t)
             t = time.perf_counter()
-            rankings.append(self.index.vectors.query(vector, n, where))
+            dense = self.index.vectors.query(vector, n, where)
             timings["dense"] = _ms(t)
+            dense_top = dense[0][1] if dense else 0.0
+            if mode in ("dense", "hybrid"):
+                rankings.append(dense)
+                weights.append(self.fusion.dense)
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
             rankings.append(self.index.keyword.search(query, n, allowed))
+            weights.append(self.fusion.bm25)
             timings["bm25"] = _ms(t)
-        weights = [1.0] * len(rankings)
-        if mode == "hybrid":
-            named = self.titles.match(query)
-            if allowed is not None:
-                named = [(cid, s) for cid, s in named if cid in allowed]
-            if named:
-                rankings.append(named)
-                weights.append(TITLE_WEIGHT)
-        ranked = rankings[0][:n] if len(rankings) == 1 else fuse(rankings, weights=weights, top=n)
+        if mode in ("chars", "hybrid"):
+            t = time.perf_counter()
+            rankings.append(self.index.chars.search(query, n, allowed))
+            weights.append(self.fusion.chars)
+            timings["chars"] = _ms(t)
+        named = self.titles.match(query)
+        if allowed is not None:
+            named = [(cid, s) for cid, s in named if cid in allowed]
+        if mode == "hybrid" and named:
+            rankings.append(named)
+            weights.append(self.fusion.title)
+        if len(rankings) == 1:
+            ranked = rankings[0][:n]
+        else:
+            ranked = fuse(rankings, weights=weights, k=self.fusion.rrf_k, top=n)
         chunks = self.index.docstore.get_chunks([cid for cid, _ in ranked])
         hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks][:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
+        grounding = None
+        if ground if ground is not None else mode == "hybrid":
+            t = time.perf_counter()
+            grounding = self._grounding(query, hits, dense_top or 0.0, bool(named))
+            timings["ground"] = _ms(t)
         timings["total"] = _ms(t0)
-        return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
+        return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings, grounding=grounding)
+
+    def _grounding(self, query: str, hits: list[Hit], dense_top: float, named: bool) -> Grounding:
+        coverage = self.coverage(query, [h.chunk_id for h in hits[:3]])
+        score = round(dense_top + 0.5 * coverage, 4)
+        return Grounding(score=score, dense=round(dense_top, 4), coverage=round(coverage, 4), named=named,
+                         grounded=bool(hits) and (named or score >= self.ground_threshold))
+
+    def coverage(self, query: str, chunk_ids: list[str]) -> float:
+        """IDF-weighted share of the query's content morphemes that occur in the given chunks (0..1).
+
+        A word the index has never seen weighs the most, so "노트북 추천" is mostly uncovered even though 추천 occurs.
+        """
+        words = list(dict.fromkeys(tokenize(query)))
+        if not words or not chunk_ids:
+            return 0.0
+        present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
+        keyword = self.index.keyword
+        total = len(keyword) + 1
+        weight = {w: math.log(total / (keyword.doc_freq(w) + 0.5)) for w in words}
+        mass = sum(weight.values())
+        return sum(v for w, v in weight.items() if w in present) / mass if mass > 0 else 0.0
 
     def _allowed(self, doc_types: list[str] | None, categories: list[str] | None) -> set[str]:
-        return {c.chunk_id for c in self.index.docstore.iter_chunks()
-                if (not doc_types or c.doc_type in doc_types) and (not categories or c.category in categories)}
+        return self.index.docstore.chunk_ids_where(doc_types, categories)
 
 
 def _where(doc_types: list[str] | None, categories: list[str] | None) -> dict | None:

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_max_neighbors: int = Field(32, ge=4)
     top_k: int = Field(5, ge=1, le=50)
+    ground_threshold: float = Field(0.5, description="Below this grounding score a question is refused (calibrated).")
+    reranker: str | None = Field(None, description="Optional cross-encoder: `sentence-transformers:<id|path>`.")
+    llm: str = Field("extractive", description="`extractive` (offline) or `openai:<model>`.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: vLLM, Ollama /v1, OpenAI.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (any text for local servers).")
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds before the extractive answer is shown instead.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries (exponential backoff) on connection errors and 5xx.")
+    llm_cache: str = Field("sqlite", description="`sqlite`, `memory`, `off`, or a `redis://` URL.")
 
     @field_validator("collection")
     @classmethod
