@@ -46,11 +46,23 @@ class TitleMatcher:
                   and sum(n in t for t in texts) / len(texts) > COMMON}
         return cls(names, common)
 
+    def names_in(self, query: str) -> list[str]:
+        """The (normalized) names a query mentions, longest match wins, common short names included."""
+        return [name for _, _, name in self._spans(normalize(query), keep_common=True)]
+
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""
         q = normalize(query)
         if not q:
             return []
+        kept = self._spans(q)
+        ranked: dict[str, float] = {}
+        for start, end, name in kept:
+            for cid in self._names[name]:
+                ranked[cid] = max(ranked.get(cid, 0.0), float(end - start))
+        return sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)
+
+    def _spans(self, q: str, keep_common: bool = False) -> list[tuple[int, int, str]]:
         spans = []
         for name in self._names:
             start = q.find(name)
@@ -62,11 +74,7 @@ class TitleMatcher:
         for start, end, name in spans:
             if any(a <= start and end <= b for a, b, _ in kept):
                 continue
-            if name in self._common and len(name) / len(q) < 0.5:
+            if not keep_common and name in self._common and len(name) / len(q) < 0.5:
                 continue
             kept.append((start, end, name))
-        ranked: dict[str, float] = {}
-        for start, end, name in kept:
-            for cid in self._names[name]:
-                ranked[cid] = max(ranked.get(cid, 0.0), float(end - start))
-        return sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)
+        return kept

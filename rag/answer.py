@@ -1,0 +1,128 @@
+"""`partners ask`: retrieve, refuse when the documents do not cover the question, generate, check every citation."""
+
+import time
+from typing import Iterator
+
+from pydantic import BaseModel, Field
+
+from rag.cite import Citation, build_citations, check_citations, renumber
+from rag.errors import InputValidationError
+from rag.generate import ExtractiveGenerator, Generator
+from rag.llm import LLMUnavailableError
+from rag.retrieve import Retriever
+from rag.titles import normalize
+from rag.types import Hit
+
+MAX_QUESTION = 2000
+REFUSAL = ("죄송해요, 이 질문은 저희 교육 자료(보험 용어·판매 가이드라인·모범 상담 스크립트)에서 근거를 찾지 못해 "
+           "답하기 어려워요. 보험 상품이나 상담 상황에 관한 질문으로 다시 물어봐 주세요.")
+MODEL_DOWN = "AI 모델이 응답하지 않아 자료에서 뽑은 요약 답변을 보여 드려요."
+NO_VALID_CITATION = "AI 답변에 확인 가능한 근거 표시가 없어 자료에서 뽑은 요약 답변을 보여 드려요."
+FOLLOW_UP_STARTS = ("그럼", "그러면", "그건", "그거", "그것", "이건", "이거", "저건", "그리고", "근데", "그런데", "또")
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    grounded: bool
+    citations: list[Citation] = Field(default_factory=list)
+    generator: str
+    prompt_version: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    fallback: str | None = None  # why the extractive answer replaced the model's: "llm_unavailable", "no_valid_citation"
+    notice: str | None = None  # Korean note for the partner when a fallback happened
+    suggestions: list[str] = Field(default_factory=list)  # related terms to try after a refusal
+    search_query: str = ""  # what was retrieved with (differs from `question` for a follow-up)
+
+    def to_json(self) -> dict:
+        return self.model_dump(exclude={"search_query"} if self.search_query == self.question else None)
+
+
+def validate_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise InputValidationError("The question is empty. Type a question about insurance terms or sales.",
+                                   field="question", limit=(1, MAX_QUESTION))
+    if len(question) > MAX_QUESTION:
+        raise InputValidationError(f"The question has {len(question):,} characters; the limit is {MAX_QUESTION:,}.",
+                                   field="question", limit=(1, MAX_QUESTION))
+    return question
+
+
+def contextualize(question: str, history: list[str], retriever: Retriever) -> str:
+    """Search text for a follow-up: a short or elliptical question ("그럼 비갱신형은요?") borrows the previous
+    question, with the names the new question replaces taken out, so 비갱신형 material is found, not 갱신형."""
+    if not history:
+        return question
+    previous = history[-1].strip()
+    elliptical = question.startswith(FOLLOW_UP_STARTS) or len(normalize(question)) <= 12
+    if not previous or not elliptical:
+        return question
+    new_names = retriever.titles.names_in(question)
+    if not new_names:
+        return f"{previous} {question}"
+    context = previous
+    for name in retriever.titles.names_in(previous):
+        context = context.replace(name, " ")
+    return f"{question} {context}".strip()
+
+
+def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: int = 5,
+               history: list[str] | None = None, fallback: Generator | None = None) -> Iterator[str | Answer]:
+    """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces)."""
+    started = time.perf_counter()
+    question = validate_question(question)
+    query = contextualize(question, history or [], retriever)
+    result = retriever.search(query, k=k, mode="hybrid", ground=True)
+    timings = {"retrieve": result.timings_ms["total"]}
+    hits = result.hits
+    if result.grounding is None or not result.grounding.grounded:
+        timings["generate"] = 0.0
+        timings["total"] = _ms(started)
+        yield Answer(question=question, answer=REFUSAL, grounded=False, generator=generator.name,
+                     prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
+                     suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3])
+        return
+    t = time.perf_counter()
+    pieces: list[str] = []
+    reason = None
+    used_generator = generator
+    try:
+        for piece in generator.stream(question, hits):
+            pieces.append(piece)
+            yield piece
+    except LLMUnavailableError:
+        reason = "llm_unavailable"
+    text, used = check_citations("".join(pieces), len(hits))
+    if reason is None and not used:
+        reason = "no_valid_citation"
+    if reason:
+        used_generator = fallback or ExtractiveGenerator()
+        text, used = check_citations("".join(used_generator.stream(question, hits)), len(hits))
+    timings["generate"] = _ms(t)
+    answer = renumber(text, used)
+    citations = build_citations(text, hits, used)
+    timings["total"] = _ms(started)
+    yield Answer(question=question, answer=answer, grounded=bool(citations), citations=citations,
+                 generator=generator.name if not reason else f"{used_generator.name} (fallback from {generator.name})",
+                 prompt_version=used_generator.prompt_version, timings_ms=timings, fallback=reason,
+                 notice={"llm_unavailable": MODEL_DOWN, "no_valid_citation": NO_VALID_CITATION}.get(reason or ""),
+                 search_query=query)
+
+
+def ask(question: str, retriever: Retriever, generator: Generator, **kwargs) -> Answer:
+    """The checked answer (streaming consumed)."""
+    final = None
+    for event in ask_stream(question, retriever, generator, **kwargs):
+        if isinstance(event, Answer):
+            final = event
+    assert final is not None
+    return final
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def hits_text(hits: list[Hit]) -> str:
+    return "\n".join(h.chunk.text for h in hits)
