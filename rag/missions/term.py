@@ -1,0 +1,281 @@
+"""Term mission: a partner explains a term in their own words; scored against our definition, with cited feedback."""
+
+import re
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from rag.cite import Citation, sentence_spans
+from rag.errors import PartnersError
+from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, make_idf, negated, overlap)
+from rag.prompt import load_prompt
+from rag.retrieve import Retriever, chunk_label
+from rag.titles import normalize
+from rag.types import Chunk
+
+MIN_CHARS, MAX_CHARS = 10, 500
+EXAMPLE_CUE = re.compile(r"예를 들|예컨대|예시|처럼|같은 거|마치|\d")
+CUSTOMER_CUE = re.compile(r"고객님|하시|드려|드릴|세요|시면|셔서|으시|께서")
+CAVEAT_CUE = re.compile(r"손해|불리|주의|조심|적을 수|없을 수|오를 수|달라질|확인|꼭|반드시|다만|단,|하지만|대신")
+# words that turn a true statement into the typical myth: "무조건", "전부 돌려받는다", "두 배", "~만 받는다"
+ABSOLUTE = re.compile(r"절대|무조건|전부|전액|100\s*%|항상|언제나|어떤 경우|다 (돌려|보장|받|나와|주)|똑같이|"
+                      r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억])만(?=\s|$|[.,])")
+ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
+            ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
+GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 필요")]
+
+
+class UnknownTermError(PartnersError):
+    code = "unknown_term"
+
+    def __init__(self, term: str, closest: list[str]) -> None:
+        super().__init__(f"No term {term!r} in the index. Closest terms: {', '.join(closest) or '-'}.")
+        self.term = term
+        self.closest = closest
+
+
+class KeyPoint(BaseModel):
+    text: str  # an exact sentence of the definition chunk
+    section: str
+    n: int  # citation number of its chunk
+    score: float = 0.0
+
+
+class RubricItem(BaseModel):
+    name: str
+    score: int
+    max: int
+    reason: str
+
+
+class Misconception(BaseModel):
+    claim: str  # the partner's words
+    correction: str  # what the definition says instead (exact text of the chunk)
+    n: int
+
+
+class TermResult(BaseModel):
+    term: str
+    score: int
+    grade: str
+    rubric: list[RubricItem]
+    matched_points: list[KeyPoint]
+    missing_points: list[KeyPoint]
+    misconceptions: list[Misconception]
+    model_answer: str
+    feedback: str
+    citations: list[Citation]
+    generator: str = "extractive"
+    prompt_version: str = "term_rubric@1.0"
+    similarity: float = 0.0
+
+
+class TermDoc(BaseModel):
+    title: str
+    chunks: list[Chunk]
+    points: list[KeyPoint] = Field(default_factory=list)
+    myths: list[tuple[str, str, int]] = Field(default_factory=list)  # (misconception, fact, n)
+    examples: list[tuple[str, int]] = Field(default_factory=list)
+    definition: str = ""
+
+
+class TermMission:
+    """Scores explanations offline (morpheme overlap, USE similarity, negation cues); an LLM may write the feedback."""
+
+    def __init__(self, retriever: Retriever, llm=None) -> None:
+        self.retriever = retriever
+        self.docstore = retriever.index.docstore
+        self.llm = llm
+        self._terms = {d["title"]: d for d in self.docstore.list_docs() if d["doc_type"] == "term"}
+        self._names: dict[str, str] = {}
+        import json
+
+        for title, doc in self._terms.items():
+            for name in [title, *json.loads(doc.get("extra") or "{}").get("aliases", [])]:
+                self._names.setdefault(normalize(name), title)
+        keyword = retriever.index.keyword
+        self.idf = make_idf(keyword.doc_freq, len(keyword))
+
+    def terms(self, category: str | None = None) -> list[str]:
+        return sorted(t for t, d in self._terms.items() if not category or d["category"] == category)
+
+    def categories(self) -> list[str]:
+        return sorted({d["category"] for d in self._terms.values()})
+
+    def resolve(self, term: str) -> str:
+        """The term's title from its title or an alias; UnknownTermError lists the closest titles."""
+        from rapidfuzz import fuzz, process
+
+        found = self._names.get(normalize(term or ""))
+        if found:
+            return found
+        closest = process.extract(term or "", list(self._terms), scorer=fuzz.WRatio, limit=5)
+        raise UnknownTermError(term, [c[0] for c in closest])
+
+    def load(self, title: str) -> TermDoc:
+        doc = self._terms[title]
+        chunks = list(self.docstore.get_chunks(self.docstore.chunk_ids_of(doc["doc_id"])).values())
+        chunks.sort(key=lambda c: c.chunk_index)
+        term = TermDoc(title=title, chunks=chunks)
+        for n, chunk in enumerate(chunks, start=1):
+            for span in sentence_spans(chunk.text):
+                section = _section_at(chunk.text, span.start) or chunk.section
+                if "오해" in section and "→" in span.text:
+                    myth, fact = span.text.split("→", 1)
+                    term.myths.append((re.sub(r"^오해\s*:\s*", "", myth).strip(),
+                                       re.sub(r"^사실\s*:\s*", "", fact.strip()).strip(), n))
+                elif "예시" in section:
+                    term.examples.append((span.text, n))
+                elif "정의" in section or "핵심" in section:
+                    term.points.append(KeyPoint(text=span.text, section=section, n=n))
+                    if "정의" in section:
+                        term.definition += span.text + " "
+        return term
+
+    def score(self, term: str, explanation: str) -> TermResult:
+        """Score an explanation (10-500 characters) of `term` (a title or alias)."""
+        explanation = check_length(explanation, "explanation", MIN_CHARS, MAX_CHARS, "explanation")
+        doc = self.load(self.resolve(term))
+        drop = set(content_words(doc.title))
+        said = set(content_words(explanation))
+        pieces = clauses(explanation) or [explanation]
+        embed = self.retriever.embedder
+        vectors = np.array(embed.embed_documents([explanation, doc.definition or doc.title, *pieces,
+                                                  *[p.text for p in doc.points]]), dtype=np.float32)
+        whole, definition = vectors[0], vectors[1]
+        piece_vecs = vectors[2 : 2 + len(pieces)]
+        point_vecs = vectors[2 + len(pieces):]
+        similarity = float(whole @ definition)
+        relevance = _clamp((similarity - 0.25) / 0.35)
+
+        matched, missing = [], []
+        for point, vec in zip(doc.points, point_vecs):
+            lexical = max(overlap(content_words(point.text, drop), said, self.idf),
+                          0.8 * bigram_containment(point.text, explanation, drop))
+            semantic = _clamp((float((piece_vecs @ vec).max()) - 0.3) / 0.4) if len(piece_vecs) else 0.0
+            point.score = round(0.6 * lexical + 0.4 * semantic, 3)
+            (matched if point.score >= 0.35 else missing).append(point)
+        best_point = max((p.score for p in doc.points), default=0.0)
+        relevance = 0.3 * relevance + 0.7 * _clamp((best_point - 0.15) / 0.35)
+        weight = {True: 2.0, False: 1.0}
+        total = sum(weight["정의" in p.section] for p in doc.points) or 1.0
+        covered = sum(weight["정의" in p.section] for p in matched)
+        completeness = _clamp(covered / (0.6 * total))
+
+        myths = self._misconceptions(doc, pieces, piece_vecs, drop)
+        accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
+        easy_factor = 0.5 + 0.25 * bool(EXAMPLE_CUE.search(explanation)) + 0.25 * (_avg_sentence(explanation) <= 70)
+        customer_factor = 0.4 + 0.3 * bool(CUSTOMER_CUE.search(explanation)) + 0.3 * bool(CAVEAT_CUE.search(explanation))
+        gate = relevance * (0.5 + 0.5 * completeness)
+        items = [
+            RubricItem(name="정확성", score=round(accuracy), max=30, reason=_accuracy_reason(relevance, myths)),
+            RubricItem(name="완전성", score=round(30 * completeness), max=30,
+                       reason=f"정의의 핵심 {len(doc.points)}개 중 {len(matched)}개를 담았어요."),
+            RubricItem(name="쉬운 설명", score=round(20 * gate * easy_factor), max=20,
+                       reason="예시나 비유가 있어 이해하기 쉬워요." if EXAMPLE_CUE.search(explanation)
+                       else "고객 상황에 맞춘 예시나 숫자를 하나 넣어 보세요."),
+            RubricItem(name="고객 관점", score=round(20 * gate * customer_factor), max=20,
+                       reason="고객에게 불리할 수 있는 점까지 짚었어요." if CAVEAT_CUE.search(explanation)
+                       else "고객이 손해 보거나 주의할 점을 함께 말해 주세요."),
+        ]
+        score = max(0, sum(i.score for i in items) - 15 * len(myths))
+        citations = [Citation(n=n, chunk_id=c.chunk_id, title=c.title, source=c.source, doc_type=c.doc_type,
+                              category=c.category, version=c.version, updated=c.updated, score=1.0,
+                              quote=(doc.points[0].text if doc.points else c.text[:120]) if n == 1 else c.text[:120])
+                     for n, c in enumerate(doc.chunks, start=1)]
+        model_answer = " ".join(f"{t} [{n}]" for t, n in doc.examples[:3]) or (
+            f"{doc.points[0].text} [{doc.points[0].n}]" if doc.points else "")
+        result = TermResult(term=doc.title, score=score, grade=_grade(score), rubric=items, matched_points=matched,
+                            missing_points=missing, misconceptions=myths, model_answer=model_answer,
+                            feedback=_feedback(doc, matched, missing, myths), citations=citations,
+                            similarity=round(similarity, 3))
+        if self.llm is not None:
+            prompt = load_prompt("term_feedback")
+            sources = [{"n": n, "label": chunk_label(c), "text": c.text} for n, c in enumerate(doc.chunks, start=1)]
+            text = llm_feedback(self.llm, prompt, {"term": doc.title, "sources": sources, "explanation": explanation,
+                                                   "score": score, "missing": [p.text for p in missing],
+                                                   "misconceptions": [m.claim for m in myths]}, len(doc.chunks))
+            if text:
+                result.feedback, result.generator, result.prompt_version = text, self.llm.name, prompt.ref
+        return result
+
+    def _misconceptions(self, doc: TermDoc, pieces: list[str], piece_vecs, drop: set[str]) -> list[Misconception]:
+        """Clauses that state one of the definition's listed misconceptions rather than its correction.
+
+        Myth and fact share most words ("낸 보험료를 다 돌려받는다" vs "낸 보험료보다 적다"), so similarity alone is not
+        enough: the clause must also make the myth's claim, i.e. have the myth's polarity where myth and fact differ
+        in polarity, or an absolute word ("무조건", "전부", "두 배", "~만") where they do not.
+        """
+        if not pieces or not doc.myths:
+            return []
+        texts = [myth for myth, _, _ in doc.myths]
+        vecs = np.array(self.retriever.embedder.embed_documents(texts), dtype=np.float32)
+        found: dict[str, Misconception] = {}
+        for (myth, fact, n), myth_vec in zip(doc.myths, vecs):
+            myth_words = content_words(myth, drop)
+            polarity_differs = negated(myth) != negated(fact)
+            for piece, pvec in zip(pieces, piece_vecs):
+                if negated(piece) != negated(myth) or piece in found:
+                    continue
+                lexical = overlap(myth_words, set(content_words(piece)), self.idf)
+                cosine = float(pvec @ myth_vec)
+                if _antonym(myth, piece):
+                    continue
+                by_cue = bool(ABSOLUTE.search(piece)) and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5)
+                                                            or cosine >= 0.7)
+                by_polarity = polarity_differs and lexical >= 0.5 and cosine >= 0.6
+                if by_cue or by_polarity:
+                    found[piece] = Misconception(claim=piece, correction=fact, n=n)
+        return list(found.values())
+
+
+def _antonym(myth: str, piece: str) -> bool:
+    """The clause uses the opposite word of the myth ("같은 말" vs "다른 말"): it corrects the myth, not repeats it."""
+    return any(a in myth and b in piece and a not in piece for a, b in ANTONYMS)
+
+
+def _section_at(text: str, offset: int) -> str:
+    heads = [(m.start(), m.group(1).strip()) for m in re.finditer(r"^##\s+(.+)$", text, flags=re.M)]
+    current = ""
+    for start, name in heads:
+        if start <= offset:
+            current = name
+    return current
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def _avg_sentence(text: str) -> float:
+    parts = [p for p in re.split(r"[.?!]\s*", text) if p.strip()]
+    return sum(len(p) for p in parts) / (len(parts) or 1)
+
+
+def _grade(score: int) -> str:
+    return next(name for floor, name in GRADES if score >= floor)
+
+
+def _accuracy_reason(relevance: float, myths: list[Misconception]) -> str:
+    if myths:
+        return "정의와 어긋나는 설명이 있어요. 아래 '오해'를 확인해 주세요."
+    if relevance >= 0.7:
+        return "정의와 같은 뜻으로 설명했어요."
+    if relevance >= 0.3:
+        return "방향은 맞지만 정의와 다른 부분이 있어요."
+    return "이 용어와 관련이 적은 설명이에요."
+
+
+def _feedback(doc: TermDoc, matched: list[KeyPoint], missing: list[KeyPoint], myths: list[Misconception]) -> str:
+    """Offline feedback: what to fix first, each point cited."""
+    lines = []
+    if myths:
+        m = myths[0]
+        lines.append(f"'{m.claim}'라는 설명은 정의와 달라요. {m.correction} [{m.n}]")
+    if matched:
+        lines.append(f"잘 짚은 점: {matched[0].text} [{matched[0].n}]")
+    for point in missing[:2]:
+        lines.append(f"보완할 점: {point.text} [{point.n}]")
+    if not lines:
+        lines.append(f"{doc.title}의 정의를 다시 읽어 보세요.")
+    return "\n".join(lines)
