@@ -109,3 +109,81 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
 
 def to_json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False)
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(k) for k in str(text).split(",") if k.strip()}))
+    except ValueError as exc:
+        raise PartnersError(f"--k {text!r}: give cut-offs like 1,3,5,10.") from exc
+    if not ks or ks[0] < 1:
+        raise PartnersError(f"--k {text!r}: give cut-offs like 1,3,5,10.")
+    return ks
+
+
+def git_commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def append_history(settings, record: dict) -> Path:
+    """One JSON line per run in $PARTNERS_DATA_DIR/eval/history.jsonl (without per-question rows)."""
+    from datetime import datetime, timezone
+
+    path = settings.data_dir / "eval" / "history.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),
+             "embedder": settings.embedder, "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+             **{k: v for k, v in record.items() if k != "rows"}}
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return path
+
+
+def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
+             mode: str = "hybrid", ks: str = "1,3,5,10") -> tuple[dict, list[str]]:
+    """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history."""
+    from rag.service import Services
+
+    services = Services(settings)
+    if what == "missions":
+        from eval.missions import evaluate_missions, summary_lines
+
+        result = {"dataset": "missions", **evaluate_missions(services.retriever)}
+        append_history(settings, result)
+        return result, summary_lines({k: v for k, v in result.items() if isinstance(v, dict)})
+    cutoffs = parse_ks(ks)
+    path = questions or dataset_path(dataset)
+    qs = load_questions(path)
+    modes = ["dense", "bm25", "chars", "hybrid"] if mode == "all" else [mode]
+    runs = []
+    for m in modes:
+        r = evaluate(services.retriever, qs, mode=m, ks=cutoffs)
+        runs.append({"dataset": path.stem, "n": r["n"], "mode": m, "metrics": r["metrics"], "refusals": r["refusals"],
+                     "per_category": r["per_category"], "latency_ms": r["latency_ms"],
+                     "config": {"k": list(cutoffs), "fusion": services.retriever.fusion.model_dump(),
+                                "ground_threshold": services.retriever.ground_threshold,
+                                "embedder": settings.embedder, "chunk_size": settings.chunk_size,
+                                "chunk_overlap": settings.chunk_overlap},
+                     "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
+    for run in runs:
+        append_history(settings, {k: v for k, v in run.items() if k != "failures"})
+    result = runs[0] if len(runs) == 1 else {"dataset": path.stem, "n": runs[0]["n"], "mode": "all", "runs": runs}
+    return result, table_lines(runs, cutoffs)
+
+
+def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
+    keys = [f"hit@{k}" for k in ks] + ["mrr", "ndcg@10"]
+    head = f"{'mode':8s} " + " ".join(f"{k:>8s}" for k in keys) + "   p50 ms   p95 ms  refused(in/out)"
+    lines = [f"{runs[0]['dataset']} (n={runs[0]['n']})", head]
+    for run in runs:
+        m, lat, ref = run["metrics"], run["latency_ms"], run["refusals"]
+        cells = " ".join(f"{m[k]:8.3f}" if m.get(k) is not None else f"{'-':>8s}" for k in keys)
+        refused = f"{ref.get('in_domain_refused', '-')}/{ref.get('out_of_domain_refused', '-')}"
+        lines.append(f"{run['mode']:8s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
+    return lines

@@ -50,3 +50,21 @@ def copy_small_corpus(dest: Path) -> Path:
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     return copy_small_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, use_embedder):
+    """The small corpus ingested once per module; returns Services bound to it (real USE, Chroma, Kiwi)."""
+    from ingest.pipeline import run_ingest
+    from rag.service import Services
+
+    root = tmp_path_factory.mktemp("small")
+    corpus = copy_small_corpus(root / "corpus")
+    settings = Settings(data_dir=root / "data", collection="small", llm_cache="memory", _env_file=None)
+    run_ingest([corpus], settings, embedder=use_embedder)
+    services = Services(settings)
+    from rag.index import Index
+    from rag.retrieve import Retriever
+
+    services.retriever = Retriever(Index(settings), use_embedder, ground_threshold=settings.ground_threshold)
+    return services

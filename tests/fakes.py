@@ -28,3 +28,23 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self._vector(text)
+
+
+class ScriptedGenerator:
+    """A Generator that streams queued answers and records the questions it was asked."""
+
+    name = "scripted"
+    prompt_version = "scripted@1"
+
+    def __init__(self, *answers: str, fail: Exception | None = None) -> None:
+        self.answers = list(answers)
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def stream(self, question, hits):
+        self.calls.append(question)
+        if self.fail is not None:
+            raise self.fail
+        text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        for i in range(0, len(text), 5):
+            yield text[i : i + 5]

@@ -22,9 +22,9 @@ def test_version_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     help_text = capsys.readouterr().out
-    for command in ("ingest", "search", "serve", "bench"):
+    for command in ("ingest", "search", "ask", "term", "conversation", "cache", "eval", "serve", "bench"):
         assert command in help_text
-    assert "partners search" in help_text  # the example runs
+    assert "partners ask" in help_text and "partners term" in help_text  # the example runs
 
 
 def test_ingest_json_report_then_unchanged(capsys, small_corpus, tmp_path):

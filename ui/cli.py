@@ -11,7 +11,9 @@ from rag.errors import PartnersError
 
 EXAMPLES = """examples:
   partners ingest                       # (re-)ingest the shipped corpus; only changed files are embedded
-  partners search "해약하면 돈 얼마 돌려받아요?" --k 3
+  partners ask "해약하면 돈 얼마 돌려받아요?"   # a cited answer (or a polite refusal)
+  partners term 해지환급금 --explanation "중간에 해지하면 돌려받는 돈인데 낸 보험료보다 적을 수 있어요"
+  partners eval --mode all              # hit@k / MRR / nDCG for dense, BM25 and hybrid side by side
 """
 
 QUIET_ENV = {
@@ -49,9 +51,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="the question (or use --file)")
     p.add_argument("--file", type=Path, help="one query per line; prints one JSON line per query")
     p.add_argument("--k", type=int, default=None, help="results per query (default 5)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid")
+    p.add_argument("--mode", choices=["dense", "bm25", "chars", "hybrid"], default="hybrid")
     p.add_argument("--type", dest="doc_types", action="append", choices=["term", "script", "guideline", "other"],
                    help="only this document type (repeatable)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="a cited answer from the documents (or a refusal when they do not cover it)")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("term", help="term mission: score your explanation of a term")
+    p.add_argument("term", help="the term (title or alias), e.g. 해지환급금")
+    p.add_argument("--explanation", required=True, help="your explanation, 10-500 characters (or @FILE)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("conversation", help="conversation mission: review a sales script")
+    p.add_argument("--file", type=Path, required=True, help="the script, 50-3,000 characters ('설계사:'/'고객:' lines)")
+    p.add_argument("--scenario", help="a model script's scenario name, or a product such as 암 or 종신")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cache", help="LLM cache: HIT/MISS counts or clear")
+    p.add_argument("action", choices=["stats", "clear"])
+
+    p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`); appends to the eval history")
+    p.add_argument("what", nargs="?", choices=["retrieval", "missions"], default="retrieval")
+    p.add_argument("--dataset", default="terms", help="a name in eval/datasets (terms, scripts_guidelines, ...)")
+    p.add_argument("--questions", type=Path, help="a JSONL question file instead of --dataset")
+    p.add_argument("--mode", choices=["dense", "bm25", "chars", "hybrid", "all"], default="hybrid")
+    p.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="serve the Gradio app")
@@ -135,6 +162,109 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _services(args, **overrides):
+    from rag.service import Services
+
+    return Services(_settings(args, **overrides))
+
+
+def cmd_ask(args) -> int:
+    answer = _services(args).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    print(answer.answer)
+    if answer.notice:
+        print(f"({answer.notice})", file=sys.stderr)
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.title} ({c.source}{', v' + c.version if c.version else ''}) \"{c.quote[:80]}\"")
+    if not answer.grounded and answer.suggestions:
+        print("  관련 용어: " + ", ".join(answer.suggestions))
+    t = answer.timings_ms
+    print(f"retrieve {t['retrieve']:.0f} ms, generate {t['generate']:.0f} ms, total {t['total']:.0f} ms "
+          f"({answer.generator}, {answer.prompt_version})", file=sys.stderr)
+    return 0
+
+
+def cmd_term(args) -> int:
+    explanation = args.explanation
+    if explanation.startswith("@"):
+        explanation = Path(explanation[1:]).read_text(encoding="utf-8")
+    result = _services(args).term_mission.score(args.term, explanation)
+    if args.json:
+        print(result.model_dump_json())
+        return 0
+    print(f"{result.term}: {result.score}점 ({result.grade})")
+    for item in result.rubric:
+        print(f"  {item.name} {item.score}/{item.max} - {item.reason}")
+    for m in result.misconceptions:
+        print(f"  오해: {m.claim} -> {m.correction} [{m.n}]")
+    print(result.feedback)
+    print(f"모범 답안: {result.model_answer}")
+    for c in result.citations:
+        print(f"  [{c.n}] {c.title} ({c.source})")
+    return 0
+
+
+def cmd_conversation(args) -> int:
+    from rag.errors import DocumentError
+    from rag.missions.conversation import infer_product
+
+    services = _services(args)
+    try:
+        script = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"Cannot read {args.file} as UTF-8 text ({exc.__class__.__name__}).") from exc
+    mission = services.conversation_mission
+    scenario = product = None
+    if args.scenario:
+        if mission.find_scenario(args.scenario):
+            scenario = args.scenario
+        elif infer_product(args.scenario) or infer_product(args.scenario + "보험"):
+            product = args.scenario
+        else:
+            scenario = args.scenario  # review() lists the known scenarios
+    result = mission.review(script, scenario=scenario, product=product)
+    if args.json:
+        print(result.model_dump_json())
+        return 0
+    print(f"총점 {result.score}점 ({result.grade}), 상품: {result.product or '-'}")
+    for s in result.stages:
+        print(f"  {s.stage}: {'해당 없음' if s.score is None else f'{s.score}점'}"
+              + (f" (빠진 것: {', '.join(s.missed)})" if s.missed and s.score is not None else ""))
+    for f in result.findings:
+        where = f" \"{f.evidence.quote[:60]}\"" if f.evidence else ""
+        print(f"  [{f.n}] {f.rule} {f.message}{where}")
+    print(result.feedback)
+    for c in result.citations:
+        print(f"  [{c.n}] {c.title} ({c.source})")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from rag.llm_cache import open_cache
+
+    settings = _settings(args)
+    cache = open_cache(settings.llm_cache, settings.data_dir)
+    if args.action == "clear":
+        cache.clear()
+        print("cleared", file=sys.stderr)
+    print(json.dumps(cache.stats(), ensure_ascii=False))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from eval.run import run_eval
+
+    result, lines = run_eval(_settings(args), what=args.what, dataset=args.dataset, questions=args.questions,
+                             mode=args.mode, ks=args.k)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from ui.app import launch
 
@@ -151,7 +281,9 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "serve": cmd_serve, "bench": cmd_bench}
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "term": cmd_term,
+            "conversation": cmd_conversation, "cache": cmd_cache, "eval": cmd_eval, "serve": cmd_serve,
+            "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,6 +10,7 @@ from rag.keyword import tokenize
 
 NEGATION = re.compile(r"않|아니|없|(?<![가-힣])(못|안)(?=\s|[가-힣]*[돼되])|말아|금지|마세요|말고")
 CLAUSE = re.compile(r"[,;·]\s*|(?<=니까)\s+|(?<=는데)\s+|(?<=지만)\s+|(?<=고)\s+|(?<=서)\s+|(?<=[.?!])\s+|\n+")
+COMMON_BIGRAMS = {"보험", "험료", "험금", "험사", "계약", "약자", "가입", "보장", "받다", "하다", "되다", "있다", "주다"}
 STOP_WORDS = {"보험", "하다", "되다", "있다", "없다", "수", "것", "경우", "때", "등", "이", "그", "말", "돈", "거", "분"}
 
 
@@ -63,8 +64,8 @@ def bigram_containment(source: str, text: str, drop: set[str] = frozenset()) -> 
     """Share of the source's in-word character bigrams found in `text`: robust where morpheme analyses disagree."""
     from rag.keyword import char_ngrams
 
-    skip = {g for d in drop for g in char_ngrams(d, (2,))}
-    grams = {g for g in char_ngrams(source, (2,)) if g not in skip}
+    skip = {g for d in drop for g in char_ngrams(d, (2,))} | COMMON_BIGRAMS
+    grams = {g for w in content_words(source) for g in char_ngrams(w, (2,)) if g not in skip}
     if not grams:
         return 0.0
     return len(grams & set(char_ngrams(text, (2,)))) / len(grams)

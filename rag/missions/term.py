@@ -151,11 +151,12 @@ class TermMission:
         matched, missing = [], []
         for point, vec in zip(doc.points, point_vecs):
             lexical = max(overlap(content_words(point.text, drop), said, self.idf),
-                          0.8 * bigram_containment(point.text, explanation, drop))
+                          0.7 * bigram_containment(point.text, explanation, drop))
             semantic = _clamp((float((piece_vecs @ vec).max()) - 0.3) / 0.4) if len(piece_vecs) else 0.0
             point.score = round(0.6 * lexical + 0.4 * semantic, 3)
             (matched if point.score >= 0.35 else missing).append(point)
-        best_point = max((p.score for p in doc.points), default=0.0)
+        top = sorted((p.score for p in doc.points), reverse=True)[:2]
+        best_point = sum(top) / len(top) if top else 0.0  # two points: one loosely shared word is not relevance
         relevance = 0.3 * relevance + 0.7 * _clamp((best_point - 0.15) / 0.35)
         weight = {True: 2.0, False: 1.0}
         total = sum(weight["정의" in p.section] for p in doc.points) or 1.0
@@ -223,7 +224,7 @@ class TermMission:
                     continue
                 by_cue = bool(ABSOLUTE.search(piece)) and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5)
                                                             or cosine >= 0.7)
-                by_polarity = polarity_differs and lexical >= 0.5 and cosine >= 0.6
+                by_polarity = polarity_differs and lexical >= 0.65 and cosine >= 0.65
                 if by_cue or by_polarity:
                     found[piece] = Misconception(claim=piece, correction=fact, n=n)
         return list(found.values())

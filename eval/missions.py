@@ -1,0 +1,107 @@
+"""`partners eval missions`: the offline scorers against our graded explanations and labelled scripts."""
+
+import json
+from itertools import product as cartesian
+from pathlib import Path
+from statistics import mean
+
+from eval.run import DATASET_DIR
+from rag.missions.conversation import ConversationMission
+from rag.missions.term import TermMission
+
+
+def _rows(pattern: str) -> list[dict]:
+    rows = []
+    for path in sorted(DATASET_DIR.glob(pattern)):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return rows
+
+
+def eval_terms(mission: TermMission, rows: list[dict]) -> dict:
+    """Mean score per grade, and the share of (good, partial, wrong) triples of a term ordered good > partial > wrong."""
+    scores: dict[str, dict[str, list[int]]] = {}
+    myths = detected = false_myths = goods = 0
+    for row in rows:
+        result = mission.score(row["term"], row["explanation"])
+        scores.setdefault(row["term"], {}).setdefault(row["grade"], []).append(result.score)
+        if row.get("kind") == "misconception":
+            myths += 1
+            detected += bool(result.misconceptions)
+        if row["grade"] == "good":
+            goods += 1
+            false_myths += bool(result.misconceptions)
+    triples = ordered = 0
+    for by_grade in scores.values():
+        for g, p, w in cartesian(by_grade.get("good", []), by_grade.get("partial", []), by_grade.get("wrong", [])):
+            triples += 1
+            ordered += g > p > w
+    flat = {grade: [s for t in scores.values() for s in t.get(grade, [])] for grade in ("good", "partial", "wrong")}
+    return {
+        "n": len(rows), "terms": len(scores),
+        "mean_score": {grade: round(mean(v), 1) if v else None for grade, v in flat.items()},
+        "ordered_triples": round(ordered / triples, 4) if triples else None, "triples": triples,
+        "misconceptions_detected": round(detected / myths, 4) if myths else None,
+        "good_with_false_misconception": round(false_myths / goods, 4) if goods else None,
+    }
+
+
+def eval_scripts(mission: ConversationMission, rows: list[dict]) -> dict:
+    """Recall of planted violations, false findings on clean scripts, and the misses."""
+    planted = found = clean = clean_flagged = extra = 0
+    misses = []
+    for row in rows:
+        result = mission.review(row["script"], product=row.get("product"),
+                                renewable=True if row.get("renewal") == "갱신형" else None)
+        got = {f.code for f in result.findings}
+        want = set(row.get("violations", []))
+        planted += len(want)
+        found += len(want & got)
+        extra += len(got - want)
+        if not want:
+            clean += 1
+            clean_flagged += bool(got)
+        if got != want:
+            misses.append({"id": row["id"], "missed": sorted(want - got), "false": sorted(got - want)})
+    return {
+        "n": len(rows), "planted": planted,
+        "violations_found": round(found / planted, 4) if planted else None,
+        "clean_scripts_flagged": round(clean_flagged / clean, 4) if clean else None,
+        "false_findings": extra, "misses": misses,
+    }
+
+
+def evaluate_missions(retriever, *, include_holdout: bool = True) -> dict:
+    """Both mission sets; the held-out files (written after the rules were tuned) are reported separately."""
+    terms, conversation = TermMission(retriever), ConversationMission(retriever)
+    out = {
+        "term_explanations": eval_terms(terms, [r for r in _rows("term_explanations_*.jsonl")
+                                               if not r["id"].startswith("teh-")]),
+        "conversation_scripts": eval_scripts(conversation, [r for r in _rows("conversation_scripts_*.jsonl")
+                                                           if not r["id"].startswith("ho-")]),
+    }
+    if include_holdout:
+        held_terms = _rows("term_explanations_holdout.jsonl")
+        held_scripts = _rows("conversation_scripts_holdout.jsonl")
+        if held_terms:
+            out["term_explanations_holdout"] = eval_terms(terms, held_terms)
+        if held_scripts:
+            out["conversation_scripts_holdout"] = eval_scripts(conversation, held_scripts)
+    return out
+
+
+def summary_lines(result: dict) -> list[str]:
+    lines = []
+    for name, r in result.items():
+        if "ordered_triples" in r:
+            m = r["mean_score"]
+            lines.append(f"{name}: n={r['n']} good {m['good']} / partial {m['partial']} / wrong {m['wrong']}; "
+                         f"ordered {r['ordered_triples']:.0%} of {r['triples']} triples; "
+                         f"misconceptions found {r['misconceptions_detected']:.0%}")
+        else:
+            lines.append(f"{name}: n={r['n']} planted violations found {r['violations_found']:.0%} of {r['planted']}; "
+                         f"clean scripts flagged {r['clean_scripts_flagged']:.0%}")
+    return lines
+
+
+def write_json(result: dict, path: Path) -> None:
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,59 @@
+"""Everything a front end needs, built once from Settings: retriever, generator, LLM and the two missions."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from rag.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def retriever(self):
+        from rag.embed import get_embedder
+        from rag.index import Index
+        from rag.retrieve import Retriever
+
+        return Retriever(Index(self.settings), get_embedder(self.settings.embedder),
+                         ground_threshold=self.settings.ground_threshold)
+
+    @cached_property
+    def llm(self):
+        """The OpenAI-compatible client when PARTNERS_LLM=openai:<model>, else None."""
+        if not self.settings.llm.startswith("openai:"):
+            return None
+        from rag.llm import build_llm
+
+        return build_llm(self.settings)
+
+    @cached_property
+    def generator(self):
+        from rag.generate import ExtractiveGenerator, LLMGenerator, get_generator
+
+        if self.llm is not None:
+            return LLMGenerator(self.llm)
+        get_generator(self.settings)  # validates the spec
+        return ExtractiveGenerator()
+
+    @cached_property
+    def term_mission(self):
+        from rag.missions.term import TermMission
+
+        return TermMission(self.retriever, self.llm)
+
+    @cached_property
+    def conversation_mission(self):
+        from rag.missions.conversation import ConversationMission
+
+        return ConversationMission(self.retriever, self.llm)
+
+    def ask(self, question: str, **kwargs):
+        from rag.answer import ask
+
+        return ask(question, self.retriever, self.generator, k=self.settings.top_k, **kwargs)
+
+    def warm_up(self) -> None:
+        """Load models and indexes before the first user arrives."""
+        self.retriever.search("보험", k=1, ground=True)

@@ -1,0 +1,107 @@
+"""The real OpenAI-compatible client (llama-index OpenAILike over openai/httpx) against a local scripted server."""
+
+import time
+
+import pytest
+
+from rag.answer import ask
+from rag.generate import LLMGenerator
+from rag.llm import LLMUnavailableError, OpenAICompatibleLLM
+from rag.llm_cache import MemoryCache
+from rag.missions.term import TermMission
+from tests.openai_server import ScriptedOpenAIServer
+
+MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "질문"}]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ScriptedOpenAIServer() as srv:
+        yield srv
+
+
+def make_llm(server, **kwargs) -> OpenAICompatibleLLM:
+    options = {"timeout": 5.0, "retries": 2, "cache": MemoryCache()} | kwargs
+    return OpenAICompatibleLLM("test-model", base_url=server.url, api_key="k", **options)
+
+
+def test_streams_pieces_and_sends_the_rendered_prompt(server):
+    server.script({"text": "해지환급금은 해지할 때 돌려받는 돈이에요 [1]."})
+    pieces = list(make_llm(server).stream(MESSAGES, prompt_version="answer@1.0"))
+    assert len(pieces) > 1 and "".join(pieces) == "해지환급금은 해지할 때 돌려받는 돈이에요 [1]."
+    body = server.requests[-1]["body"]
+    assert body["stream"] is True and body["model"] == "test-model" and body["messages"][1]["content"] == "질문"
+
+
+def test_transient_errors_are_retried_with_backoff(server):
+    server.script({"status": 500}, {"status": 503}, {"text": "세 번째에 성공 [1]"})
+    assert "".join(make_llm(server).stream(MESSAGES, prompt_version="p@1")) == "세 번째에 성공 [1]"
+    assert server.chat_requests == 3
+
+
+def test_client_errors_are_not_retried(server):
+    server.script({"status": 401})
+    with pytest.raises(LLMUnavailableError, match="HTTP 401"):
+        list(make_llm(server).stream(MESSAGES, prompt_version="p@1"))
+    assert server.chat_requests == 1
+
+
+def test_circuit_opens_after_repeated_failures(server):
+    server.script({"status": 500})
+    llm = make_llm(server, retries=0, breaker_failures=2, breaker_reset=60)
+    for _ in range(2):
+        with pytest.raises(LLMUnavailableError):
+            list(llm.stream(MESSAGES, prompt_version="p@1"))
+    calls = server.chat_requests
+    with pytest.raises(LLMUnavailableError, match="circuit open"):
+        list(llm.stream(MESSAGES, prompt_version="p@1"))
+    assert server.chat_requests == calls  # the open breaker did not call the server
+
+
+def test_cache_hit_skips_the_server(server):
+    server.script({"text": "캐시될 답 [1]"})
+    cache = MemoryCache()
+    llm = make_llm(server, cache=cache)
+    first = "".join(llm.stream(MESSAGES, prompt_version="answer@1.0"))
+    second = "".join(llm.stream(MESSAGES, prompt_version="answer@1.0"))
+    other_version = "".join(llm.stream(MESSAGES, prompt_version="answer@1.1"))
+    assert first == second == other_version == "캐시될 답 [1]"
+    assert server.chat_requests == 2  # a new prompt version is a new key
+    assert cache.stats() | {"entries": 0} == {"backend": "memory", "hits": 1, "misses": 2, "entries": 0}
+
+
+def test_llm_answer_is_cited_and_records_the_prompt_version(server, small_index):
+    server.script({"text": "갱신형은 갱신할 때 나이와 위험률이 반영돼 보험료가 오를 수 있어요 [1]. 근거 없는 말 [8]."})
+    answer = ask("갱신형 보험료는 왜 올라요?", small_index.retriever, LLMGenerator(make_llm(server)))
+    assert answer.grounded and answer.fallback is None
+    assert answer.generator == "openai:test-model" and answer.prompt_version == "answer@1.0"
+    assert "[8]" not in answer.answer and answer.citations[0].title in ("갱신형", "비갱신형")
+    prompt = server.requests[-1]["body"]["messages"][1]["content"]
+    assert "[1] " in prompt and "질문: 갱신형 보험료는 왜 올라요?" in prompt
+
+
+def test_slow_model_falls_back_to_the_extractive_answer_within_the_timeout(server, small_index):
+    server.script({"text": "늦은 답 [1]", "delay": 5})
+    started = time.perf_counter()
+    answer = ask("비급여가 뭐예요?", small_index.retriever, LLMGenerator(make_llm(server, timeout=1.0, retries=1)))
+    elapsed = time.perf_counter() - started
+    assert answer.fallback == "llm_unavailable" and answer.grounded and "[1]" in answer.answer
+    assert elapsed < 4.0  # the partner is not kept waiting for the slow server
+
+
+def test_model_answer_without_valid_citation_falls_back(server, small_index):
+    server.script({"text": "자료와 상관없는 답입니다."})
+    answer = ask("청약철회는 언제까지 돼요?", small_index.retriever, LLMGenerator(make_llm(server)))
+    assert answer.fallback == "no_valid_citation" and answer.grounded
+    assert answer.citations and "상관없는" not in answer.answer
+
+
+def test_term_feedback_written_by_the_llm_passes_the_citation_check(server, small_index):
+    server.script({"text": "핵심을 잘 짚었어요 [1]. 초기 해지 손실도 말해 주세요 [1]."})
+    mission = TermMission(small_index.retriever, make_llm(server))
+    result = mission.score("해지환급금", "해지하면 돌려받는 돈인데 초기에는 낸 보험료보다 훨씬 적을 수 있어요.")
+    assert result.generator == "openai:test-model" and result.prompt_version == "term_feedback@1.0"
+    assert result.feedback.startswith("핵심을 잘 짚었어요 [1].")
+    server.script({"text": "출처 없는 피드백 [5]"})
+    result = TermMission(small_index.retriever, make_llm(server)).score("해지환급금", "해지할 때 돌려받는 돈이에요.")
+    assert result.generator == "extractive" and "[1]" in result.feedback

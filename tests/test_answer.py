@@ -1,0 +1,72 @@
+"""`ask` on a real small index: cited extractive answers, refusals, follow-ups, and the citation check."""
+
+import pytest
+
+from rag.answer import Answer, ask, ask_stream
+from rag.errors import InputValidationError
+from rag.generate import ExtractiveGenerator
+from rag.llm import LLMUnavailableError
+from tests.fakes import ScriptedGenerator
+
+
+def chunk_text(services, chunk_id):
+    return services.retriever.index.docstore.get_chunks([chunk_id])[chunk_id].text
+
+
+def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_index):
+    answer = ask("해지환급금이 낸 보험료보다 적은 이유가 뭐예요?", small_index.retriever, ExtractiveGenerator())
+    assert answer.grounded and "[1]" in answer.answer
+    assert answer.citations[0].title == "해지환급금"
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for citation in answer.citations:
+        assert citation.quote and citation.quote in chunk_text(small_index, citation.chunk_id)
+        assert f"[{citation.n}]" in answer.answer
+    # extractive: every sentence of the answer is a sentence of a cited chunk
+    for sentence in answer.answer.split(" ["):
+        body = sentence.split("] ", 1)[-1].strip()
+        if body and not body.rstrip("]").isdigit():
+            assert any(body in chunk_text(small_index, c.chunk_id) for c in answer.citations)
+    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.0"
+
+
+@pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "파이썬으로 웹 크롤러 짜는 법 알려줘", "비트코인 지금 사도 돼요?"])
+def test_off_domain_questions_are_refused_without_citations(small_index, question):
+    answer = ask(question, small_index.retriever, ExtractiveGenerator())
+    assert not answer.grounded and answer.citations == [] and "근거를 찾지 못해" in answer.answer
+
+
+def test_follow_up_question_uses_the_conversation(small_index):
+    answer = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(),
+                 history=["갱신형은 왜 보험료가 올라요?"])
+    assert answer.grounded and answer.citations[0].title == "비갱신형"
+    assert "비갱신형" in answer.search_query and answer.search_query != answer.question
+
+
+@pytest.mark.parametrize("question", ["", "   ", "가" * 2001])
+def test_question_limits(small_index, question):
+    with pytest.raises(InputValidationError) as err:
+        ask(question, small_index.retriever, ExtractiveGenerator())
+    assert err.value.field == "question"
+
+
+def test_invalid_markers_are_dropped_and_the_rest_renumbered(small_index):
+    generator = ScriptedGenerator("갱신형은 갱신 때 보험료가 오를 수 있어요 [2]. 출처 없는 말 [9].")
+    answer = ask("갱신형 보험료는 왜 올라요?", small_index.retriever, generator)
+    assert answer.fallback is None and answer.generator == "scripted"
+    assert "[9]" not in answer.answer and answer.answer.startswith("갱신형은 갱신 때 보험료가 오를 수 있어요 [1].")
+    assert len(answer.citations) == 1 and answer.citations[0].n == 1
+
+
+def test_an_answer_citing_nothing_real_falls_back_to_the_extractive_answer(small_index):
+    answer = ask("갱신형 보험료는 왜 올라요?", small_index.retriever, ScriptedGenerator("근거 없이 지어낸 답 [7]"))
+    assert answer.fallback == "no_valid_citation" and answer.notice
+    assert answer.grounded and "[1]" in answer.answer and "지어낸" not in answer.answer
+    assert answer.generator.startswith("extractive (fallback")
+
+
+def test_model_unavailable_still_gives_the_cited_answer(small_index):
+    generator = ScriptedGenerator("x", fail=LLMUnavailableError("HTTP 503"))
+    events = list(ask_stream("비급여가 뭐예요?", small_index.retriever, generator))
+    final = events[-1]
+    assert isinstance(final, Answer) and final.fallback == "llm_unavailable" and final.grounded
+    assert "응답하지 않아" in final.notice

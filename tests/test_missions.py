@@ -1,0 +1,101 @@
+"""Term and conversation missions on a real small index (USE, Kiwi, Chroma); offline scorers."""
+
+import pytest
+
+from rag.errors import InputValidationError
+from rag.missions.conversation import parse_script
+from rag.missions.term import TermMission, UnknownTermError
+
+GOOD = ("해지환급금은 보험을 중간에 해지하실 때 돌려받는 돈이에요. 그동안 낸 보험료에서 보장에 쓰인 위험보험료와 "
+        "사업비, 아직 덜 회수된 계약 비용을 빼고 계산해서, 특히 가입 초기에는 낸 보험료보다 훨씬 적거나 거의 없을 수 "
+        "있어요. 무해지환급형은 납입 중 해지하면 아예 없고요. 예를 들어 2년 만에 해지하시면 절반도 못 받으실 수 있어요.")
+UNRELATED = "자동차 사고로 남의 차를 망가뜨렸을 때 보험사가 대신 물어 주는 거예요. 운전하시면 꼭 필요해요."
+
+
+@pytest.fixture(scope="module")
+def term(small_index):
+    return TermMission(small_index.retriever)
+
+
+def test_a_correct_explanation_scores_high_with_cited_points(term, small_index):
+    result = term.score("해지환급금", GOOD)
+    assert result.score >= 70 and result.grade in ("우수", "양호")
+    assert [i.name for i in result.rubric] == ["정확성", "완전성", "쉬운 설명", "고객 관점"]
+    assert result.matched_points and not result.misconceptions
+    chunk = small_index.retriever.index.docstore.get_chunks([result.citations[0].chunk_id])
+    text = next(iter(chunk.values())).text
+    for point in result.matched_points + result.missing_points:
+        assert point.n == 1 and point.text in text
+    assert "[1]" in result.model_answer and "[1]" in result.feedback
+
+
+def test_an_unrelated_explanation_scores_low(term):
+    assert term.score("해지환급금", UNRELATED).score <= 30
+
+
+def test_a_contradiction_is_reported_as_a_misconception(term):
+    result = term.score("갱신형", "갱신형은 정해진 기간마다 자동으로 연장되는데 보험료는 절대 오르지 않아서 걱정 없어요.")
+    assert result.misconceptions and "오르지 않" in result.misconceptions[0].claim
+    assert result.misconceptions[0].n == 1 and result.score < 40
+    right = term.score("갱신형", "갱신형은 정해진 기간마다 갱신하는데, 갱신할 때 나이와 위험률이 반영돼 보험료가 오를 수 있어요.")
+    assert not right.misconceptions and right.score > result.score
+
+
+def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
+    assert term.score("해약환급금", GOOD).term == "해지환급금"
+    with pytest.raises(UnknownTermError) as err:
+        term.score("해지환급", GOOD)
+    assert "해지환급금" in err.value.closest and "Closest terms" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["짧아요", "가" * 501, "   "])
+def test_explanation_limits(term, text):
+    with pytest.raises(InputValidationError) as err:
+        term.score("해지환급금", text)
+    assert err.value.field == "explanation" and err.value.limit == (10, 500)
+
+
+VIOLATING = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘 저축 상담으로 30분 정도 안내해 드릴게요.
+고객: 네, 목돈 모으는 데 관심 있어요.
+설계사: 지금 매달 얼마 정도 저축하고 계세요?
+고객: 30만 원 정도요.
+설계사: 이 상품은 원금 보장이라 손해 볼 일 없어요. 예금이랑 똑같다고 보시면 돼요.
+고객: 그래도 좀 부담되네요.
+설계사: 오늘 가입하시면 첫 달 보험료는 제가 대신 내 드릴게요.
+고객: 그럼 할게요.
+설계사: 여기 서명해 주세요."""
+
+CLEAN = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 상담 내용은 녹취되는데 괜찮으세요?
+고객: 네. 친구가 첫 달 보험료를 대신 내 줬다던데요.
+설계사: 보험료를 대신 내 드리는 건 법으로 금지돼 있어요. 저축보험은 원금이 보장되는 상품은 아니에요.
+설계사: 중도에 해지하시면 해지환급금이 낸 보험료보다 적을 수 있어요. 무조건 나오는 건 아니고요.
+고객: 오늘 꼭 해야 하나요?
+설계사: 오늘 결정하지 않으셔도 돼요. 다른 회사 상품이 나쁘다는 게 아니라 비교해 보시라는 거예요."""
+
+
+def test_planted_violations_are_found_with_evidence_and_rule_citations(small_index):
+    result = small_index.conversation_mission.review(VIOLATING, product="저축")
+    codes = {f.code: f for f in result.findings}
+    assert {"guarantee", "special_benefit"} <= set(codes)
+    assert codes["guarantee"].rule == "G03-2" and codes["special_benefit"].rule == "G11-2"
+    for code in ("guarantee", "special_benefit"):
+        finding = codes[code]
+        assert VIOLATING[finding.evidence.start:finding.evidence.end] == finding.evidence.quote
+        cited = next(c for c in result.citations if c.n == finding.n)
+        assert cited.doc_type == "guideline" and finding.rule in finding.rule_title
+    assert result.score < 60 and [s.stage for s in result.stages] == ["오프닝", "니즈 파악", "상품 설명", "반론 처리", "클로징"]
+
+
+def test_negated_and_refused_phrases_are_not_violations(small_index):
+    result = small_index.conversation_mission.review(CLEAN, product="저축")
+    assert [f.code for f in result.findings if f.kind == "prohibited"] == []
+
+
+def test_script_limits_and_parsing(small_index):
+    with pytest.raises(InputValidationError) as err:
+        small_index.conversation_mission.review("설계사: 안녕하세요")
+    assert err.value.limit == (50, 3000)
+    with pytest.raises(InputValidationError):
+        small_index.conversation_mission.review("고객: " + "보험이 궁금해요. " * 10)  # no partner line
+    lines = parse_script("설계사: 안녕하세요\n고객: 네\n설계사: 반갑습니다")
+    assert [(u.speaker, u.text) for u in lines] == [("설계사", "안녕하세요"), ("고객", "네"), ("설계사", "반갑습니다")]
