@@ -80,3 +80,43 @@ def test_bad_settings_and_unknown_embedder_are_clear(capsys, tmp_path, monkeypat
 def test_missing_path_is_a_clear_error(capsys, tmp_path):
     code, _, err = run(capsys, "--data-dir", str(tmp_path / "d"), "ingest", str(tmp_path / "nope"))
     assert code == 1 and "does not exist" in err
+
+
+@pytest.fixture
+def indexed(capsys, small_corpus, tmp_path):
+    data = str(tmp_path / "d")
+    assert main(["--data-dir", data, "ingest", str(small_corpus)]) == 0
+    capsys.readouterr()
+    return data
+
+
+def test_ask_json_shape(capsys, indexed):
+    code, out, _ = run(capsys, "--data-dir", indexed, "ask", "비급여가 뭐예요?", "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["grounded"] is True and "[1]" in answer["answer"]
+    assert set(answer) >= {"question", "answer", "grounded", "citations", "generator", "prompt_version", "timings_ms"}
+    assert set(answer["citations"][0]) >= {"n", "chunk_id", "title", "source", "version", "updated", "score", "quote"}
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_term_and_conversation_commands(capsys, indexed, tmp_path):
+    code, out, _ = run(capsys, "--data-dir", indexed, "term", "비급여", "--explanation",
+                       "건강보험이 적용되지 않아 환자가 전부 부담하는 진료비예요. 병원마다 가격이 달라요.", "--json")
+    assert code == 0 and 0 <= json.loads(out)["score"] <= 100
+    script = tmp_path / "s.txt"
+    script.write_text("설계사: 안녕하세요. 이 저축보험은 원금 보장이라 손해 볼 일 없어요. 오늘 서명하시면 첫 달 "
+                      "보험료는 제가 대신 내 드릴게요.\n고객: 네 할게요.", encoding="utf-8")
+    code, out, _ = run(capsys, "--data-dir", indexed, "conversation", "--file", str(script), "--json")
+    result = json.loads(out)
+    assert code == 0 and {"guarantee", "special_benefit"} <= {f["code"] for f in result["findings"]}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["term", "해지환급금", "--explanation", "짧음"], "10-500"),
+    (["term", "없는용어입니다", "--explanation", "열 글자가 넘는 설명입니다."], "Closest terms"),
+    (["ask", "가" * 2001], "2,000"),
+    (["conversation", "--file", "/nonexistent/script.txt"], "Cannot read"),
+])
+def test_mission_errors_exit_1_without_traceback(capsys, indexed, argv, message):
+    code, out, err = run(capsys, "--data-dir", indexed, *argv)
+    assert code == 1 and message in err and "Traceback" not in err

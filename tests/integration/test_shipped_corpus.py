@@ -49,3 +49,77 @@ def test_guideline_rules_are_their_own_chunks(shipped):
     hits = retriever.search("첫 달 보험료를 대신 내 드리겠다는 약속", k=5, doc_types=["guideline"]).hits
     assert hits and all(h.chunk.doc_type == "guideline" for h in hits)
     assert any(h.chunk.section.startswith("G11-") for h in hits)
+
+
+@pytest.fixture(scope="module")
+def services(shipped):
+    from rag.service import Services
+
+    settings, _, retriever = shipped
+    built = Services(settings)
+    built.retriever = retriever
+    return built
+
+
+@pytest.mark.parametrize("question", ["해약하면 낸 돈 다 돌려받아요?", "암보험 가입하면 바로 보장돼요?",
+                                      "고객이 첫 달 보험료 대신 내 달라고 하면 어떻게 해요?"])
+def test_ask_insurance_question_is_grounded_with_quotes_from_the_cited_chunks(services, question):
+    answer = services.ask(question)
+    assert answer.grounded and "[1]" in answer.answer and answer.citations
+    chunks = services.retriever.index.docstore.get_chunks([c.chunk_id for c in answer.citations])
+    for citation in answer.citations:
+        assert citation.quote in chunks[citation.chunk_id].text
+
+
+@pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "이번 주 로또 번호 추천해 줘", "김치찌개 맛있게 끓이는 법"])
+def test_ask_off_domain_is_refused(services, question):
+    answer = services.ask(question)
+    assert not answer.grounded and answer.citations == []
+
+
+def test_term_mission_acceptance(services):
+    good = ("해지환급금은 보험을 중간에 해지하실 때 돌려받는 돈이에요. 낸 보험료에서 보장 비용과 사업비를 빼고 계산해서 "
+            "가입 초기에는 낸 보험료보다 훨씬 적거나 거의 없을 수 있어요. 무해지환급형이면 납입 중에는 아예 없고요.")
+    result = services.term_mission.score("해지환급금", good)
+    assert result.score >= 70 and result.matched_points and all(p.n == 1 for p in result.matched_points)
+    assert result.citations[0].source.endswith("해지환급금.md")
+    assert services.term_mission.score("해지환급금", "자동차 사고 나면 상대방 차 수리비를 보험사가 대신 내 줘요.").score <= 30
+
+
+def test_conversation_mission_finds_missing_explanations_with_rule_citations(services):
+    script = ("설계사: 안녕하세요, 한빛대리점 설계사 김하늘입니다. 오늘 암보험 상담 20분 정도 괜찮으세요?\n"
+              "고객: 네, 요즘 주변에 암 걸린 사람이 많아서요.\n"
+              "설계사: 이 갱신형 암보험은 암 진단비 3천만 원이고 월 2만 원이에요.\n"
+              "고객: 좋네요. 가입할게요.\n설계사: 그럼 여기 청약서에 서명해 주세요.")
+    result = services.conversation_mission.review(script)
+    codes = {f.code: f for f in result.findings}
+    assert result.product == "암" and result.renewable
+    assert {"missing_exclusion_period", "missing_renewal_increase", "missing_disclosure_duty",
+            "missing_cooling_off", "missing_surrender_loss"} <= set(codes)
+    for finding in codes.values():
+        cited = next(c for c in result.citations if c.n == finding.n)
+        assert cited.doc_type == "guideline" and cited.title and finding.rule in finding.rule_title
+    assert result.suggestions and all(any(c.n == s.n and c.doc_type == "script" for c in result.citations)
+                                      for s in result.suggestions)
+
+
+def test_eval_smoke_on_a_few_questions(shipped, tmp_path):
+    import json
+
+    from eval.run import run_eval
+
+    settings, _, _ = shipped
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "1", "question": "해약하면 돌려받는 돈이 적은 이유", "gold": ["해지환급금"]},
+        {"id": "2", "question": "첫 달 보험료 대납 요구 거절", "gold": ["G11_특별이익_제공_금지.md"]},
+        {"id": "3", "question": "내일 날씨 알려줘", "gold": [], "expect": "refuse"},
+    ]), encoding="utf-8")
+    result, lines = run_eval(settings, questions=questions, mode="all", ks="1,5")
+    assert [r["mode"] for r in result["runs"]] == ["dense", "bm25", "chars", "hybrid"]
+    hybrid = result["runs"][-1]
+    assert set(hybrid["metrics"]) >= {"hit@1", "hit@5", "mrr", "ndcg@10", "recall@5"}
+    assert hybrid["metrics"]["hit@5"] == 1.0 and hybrid["refusals"]["out_of_domain_refused"] == 1.0
+    history = (settings.data_dir / "eval" / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(history) >= 4 and json.loads(history[-1])["mode"] == "hybrid"
+    assert "hybrid" in lines[-1]
