@@ -10,15 +10,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from eval.run import git_commit
 from rag.settings import Settings
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def _timed_cli(args: list[str], env_data_dir: Path) -> tuple[float, dict]:
@@ -46,7 +39,7 @@ def bench_ingest(settings: Settings, *, out_dir: Path) -> tuple[dict, Path]:
     result = {
         "bench": "ingest",
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "embedder": settings.embedder,
         "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},

@@ -11,7 +11,6 @@ from rag.generate import ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever
 from rag.titles import normalize
-from rag.types import Hit
 
 MAX_QUESTION = 2000
 REFUSAL = ("죄송해요, 이 질문은 저희 교육 자료(보험 용어·판매 가이드라인·모범 상담 스크립트)에서 근거를 찾지 못해 "
@@ -122,7 +121,3 @@ def ask(question: str, retriever: Retriever, generator: Generator, **kwargs) -> 
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 2)
-
-
-def hits_text(hits: list[Hit]) -> str:
-    return "\n".join(h.chunk.text for h in hits)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from rag.cite import Citation, best_quote
 from rag.errors import InputValidationError
@@ -162,7 +162,6 @@ class ConversationMission:
                 names = ", ".join(s.name for s in self.scenarios()[:8])
                 raise InputValidationError(f"No scenario {scenario!r}. Some scenarios: {names} …", field="scenario")
             product = found.product
-        partner_text = "\n".join(u.text for u in partner)
         product = normalize_product(product) if product else infer_product(script)
         if renewable is None:
             renewable = bool(re.search(r"(?<!비)갱신형", script)) or product == "실손"

@@ -2,7 +2,6 @@
 
 import shutil
 import socket
-import threading
 from pathlib import Path
 
 import pytest
