@@ -77,13 +77,15 @@ class Retriever:
     """Built once per process (models and indexes loaded once), then called per query."""
 
     def __init__(self, index: Index, embedder: Embedder, *, candidates: int = 30, fusion: Fusion | None = None,
-                 ground_threshold: float = 0.5) -> None:
+                 ground_threshold: float = 0.5, reranker=None, rerank_depth: int = 20) -> None:
         index.check_embedder(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.fusion = fusion or Fusion()
         self.ground_threshold = ground_threshold
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
         self.titles = TitleMatcher.from_docstore(index.docstore)
 
     def search(self, query: str, *, k: int = 5, mode: Mode = "hybrid", doc_types: list[str] | None = None,
@@ -133,7 +135,13 @@ class Retriever:
         else:
             ranked = fuse(rankings, weights=weights, k=self.fusion.rrf_k, top=n)
         chunks = self.index.docstore.get_chunks([cid for cid, _ in ranked])
-        hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks][:k]
+        hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks]
+        if self.reranker is not None and mode == "hybrid":
+            t = time.perf_counter()
+            depth = max(k, self.rerank_depth)
+            hits = self.reranker.rerank(query, hits[:depth]) + hits[depth:]
+            timings["rerank"] = _ms(t)
+        hits = hits[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
         grounding = None

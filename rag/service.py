@@ -14,10 +14,12 @@ class Services:
     def retriever(self):
         from rag.embed import get_embedder
         from rag.index import Index
+        from rag.rerank import get_reranker
         from rag.retrieve import Retriever
 
         return Retriever(Index(self.settings), get_embedder(self.settings.embedder),
-                         ground_threshold=self.settings.ground_threshold)
+                         ground_threshold=self.settings.ground_threshold,
+                         reranker=get_reranker(self.settings.reranker))
 
     @cached_property
     def llm(self):

@@ -45,3 +45,27 @@ def test_ingest_and_search_with_minilm_then_mismatch(minilm, tmp_path, settings,
 def test_unknown_offline_model_says_how_to_fix():
     with pytest.raises(ConfigError, match="local model folder"):
         get_embedder("sentence-transformers:nobody/no-such-model-xyz")
+
+
+def test_reranker_loads_through_the_cross_encoder_path_and_reorders(small_index):
+    """No Korean cross-encoder ships offline: the MiniLM folder exercises the real CrossEncoder load and the
+    reorder (its classification head is untrained, so only the mechanics are checked, not the quality)."""
+    import torch
+
+    from rag.errors import UnknownBackendError
+    from rag.rerank import CrossEncoderReranker, get_reranker
+    from rag.retrieve import Retriever
+
+    assert get_reranker(None) is None
+    with pytest.raises(UnknownBackendError, match="sentence-transformers:"):
+        get_reranker("colbert:x")
+    torch.manual_seed(0)
+    reranker = get_reranker("sentence-transformers:all-MiniLM-L6-v2")
+    assert isinstance(reranker, CrossEncoderReranker)
+    base = small_index.retriever
+    plain = base.search("갱신형 보험료가 오르는 이유", k=5)
+    reranked = Retriever(base.index, base.embedder, reranker=reranker).search("갱신형 보험료가 오르는 이유", k=5)
+    assert "rerank" in reranked.timings_ms
+    assert {h.chunk_id for h in reranked.hits} <= {h.chunk_id for h in base.search("갱신형 보험료가 오르는 이유", k=20).hits}
+    scores = [h.score for h in reranked.hits]
+    assert scores == sorted(scores, reverse=True) and len(reranked.hits) == len(plain.hits)
