@@ -2,6 +2,7 @@
 and character n-grams (robust to typos, spacing and unseen compounds)."""
 
 import json
+import math
 import re
 import shutil
 from functools import lru_cache
@@ -132,6 +133,10 @@ class KeywordIndex:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top]
+
+    def idf(self, token: str) -> float:
+        """log((N+1) / (df+0.5)): a word the index has never seen weighs the most."""
+        return math.log((len(self.chunk_ids) + 1) / (self.doc_freq(token) + 0.5))
 
     def doc_freq(self, token: str) -> int:
         """In how many chunks `token` occurs (0 when unknown)."""

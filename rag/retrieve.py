@@ -1,6 +1,5 @@
 """Retrieval over the live index: dense (Chroma), Korean BM25 (morphemes, character n-grams), or all fused."""
 
-import math
 import time
 from typing import Literal
 
@@ -167,9 +166,7 @@ class Retriever:
         if not words or not chunk_ids:
             return 0.0
         present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
-        keyword = self.index.keyword
-        total = len(keyword) + 1
-        weight = {w: math.log(total / (keyword.doc_freq(w) + 0.5)) for w in words}
+        weight = {w: self.index.keyword.idf(w) for w in words}
         mass = sum(weight.values())
         return sum(v for w, v in weight.items() if w in present) / mass if mass > 0 else 0.0
 

@@ -32,12 +32,10 @@ class Services:
 
     @cached_property
     def generator(self):
-        from rag.generate import ExtractiveGenerator, LLMGenerator, get_generator
+        from rag.generate import LLMGenerator, get_generator
 
-        if self.llm is not None:
-            return LLMGenerator(self.llm)
-        get_generator(self.settings)  # validates the spec
-        return ExtractiveGenerator()
+        # the LLM client is shared with the missions, so it is built once here rather than by get_generator
+        return LLMGenerator(self.llm) if self.llm is not None else get_generator(self.settings)
 
     @cached_property
     def term_mission(self):

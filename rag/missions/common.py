@@ -1,6 +1,5 @@
 """Shared by the missions: limits, Korean clause splitting and polarity, IDF-weighted word overlap, feedback via an LLM."""
 
-import math
 import re
 from typing import Callable
 
@@ -36,10 +35,6 @@ def negated(text: str) -> bool:
 
 def content_words(text: str, drop: set[str] = frozenset()) -> list[str]:
     return [w for w in dict.fromkeys(tokenize(text)) if w not in STOP_WORDS and w not in drop]
-
-
-def make_idf(doc_freq: Callable[[str], int], total: int) -> Callable[[str], float]:
-    return lambda w: math.log((total + 1) / (doc_freq(w) + 0.5))
 
 
 def overlap(words: list[str], present: set[str], idf: Callable[[str], float]) -> float:

@@ -121,12 +121,12 @@ class ConversationMission:
         self._rule_chunks = self._index_rules()
 
     def _index_rules(self) -> dict[str, Chunk]:
+        docstore = self.retriever.index.docstore
         found: dict[str, Chunk] = {}
-        for chunk in self.retriever.index.docstore.iter_chunks():
-            if chunk.doc_type == "guideline":
-                match = re.match(r"(G\d{2}-\d+)\.", chunk.section or "")
-                if match:
-                    found[match.group(1)] = chunk
+        for chunk in docstore.get_chunks(sorted(docstore.chunk_ids_where(["guideline"], None))).values():
+            match = re.match(r"(G\d{2}-\d+)\.", chunk.section or "")
+            if match:
+                found[match.group(1)] = chunk
         return found
 
     def scenarios(self) -> list[Scenario]:

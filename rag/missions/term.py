@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from rag.cite import Citation, sentence_spans
 from rag.errors import PartnersError
-from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, make_idf, negated, overlap)
+from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap)
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever, chunk_label
 from rag.titles import normalize
@@ -93,8 +93,7 @@ class TermMission:
         for title, doc in self._terms.items():
             for name in [title, *json.loads(doc.get("extra") or "{}").get("aliases", [])]:
                 self._names.setdefault(normalize(name), title)
-        keyword = retriever.index.keyword
-        self.idf = make_idf(keyword.doc_freq, len(keyword))
+        self.idf = retriever.index.keyword.idf
 
     def terms(self, category: str | None = None) -> list[str]:
         return sorted(t for t, d in self._terms.items() if not category or d["category"] == category)
