@@ -1,5 +1,6 @@
 """`partners ask`: retrieve, refuse when the documents do not cover the question, generate, check every citation."""
 
+import re
 import time
 from typing import Iterator
 
@@ -17,6 +18,7 @@ REFUSAL = ("죄송해요, 이 질문은 저희 교육 자료(보험 용어·판�
            "답하기 어려워요. 보험 상품이나 상담 상황에 관한 질문으로 다시 물어봐 주세요.")
 MODEL_DOWN = "AI 모델이 응답하지 않아 자료에서 뽑은 요약 답변을 보여 드려요."
 NO_VALID_CITATION = "AI 답변에 확인 가능한 근거 표시가 없어 자료에서 뽑은 요약 답변을 보여 드려요."
+ELLIPTICAL_END = re.compile(r"(은|는|이|가|도|면|라면|경우|때는)요?\s*[?？]?\s*$")  # "비갱신형은요?", "해지하면요?"
 FOLLOW_UP_STARTS = ("그럼", "그러면", "그건", "그거", "그것", "이건", "이거", "저건", "그리고", "근데", "그런데", "또")
 
 
@@ -54,7 +56,8 @@ def contextualize(question: str, history: list[str], retriever: Retriever) -> st
     if not history:
         return question
     previous = history[-1].strip()
-    elliptical = question.startswith(FOLLOW_UP_STARTS) or len(normalize(question)) <= 12
+    elliptical = question.startswith(FOLLOW_UP_STARTS) or (
+        len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None)
     if not previous or not elliptical:
         return question
     new_names = retriever.titles.names_in(question)

@@ -87,6 +87,12 @@ class Retriever:
         self.rerank_depth = rerank_depth
         self.titles = TitleMatcher.from_docstore(index.docstore)
 
+    def refresh(self) -> None:
+        """Pick up an ingest made by this or another process: a new generation, new titles and aliases."""
+        if self.index.stale():
+            self.index = type(self.index)(self.index.settings)
+        self.titles = TitleMatcher.from_docstore(self.index.docstore)
+
     def search(self, query: str, *, k: int = 5, mode: Mode = "hybrid", doc_types: list[str] | None = None,
                categories: list[str] | None = None, ground: bool | None = None) -> SearchResult:
         """Top-k chunks for `query`, best first, with per-stage timings.

@@ -54,6 +54,19 @@ class Services:
 
         return ask(question, self.retriever, self.generator, k=self.settings.top_k, **kwargs)
 
+    def ask_stream(self, question: str, history: list[str] | None = None):
+        """Answer text pieces as they are generated, then the checked Answer (see rag.answer.ask_stream)."""
+        from rag.answer import ask_stream
+
+        return ask_stream(question, self.retriever, self.generator, k=self.settings.top_k, history=history)
+
+    def refresh(self) -> None:
+        """After an ingest: reopen a rebuilt index, reload term titles, rebuild the missions' term and rule tables."""
+        self.retriever.refresh()
+        for name in ("term_mission", "conversation_mission"):
+            self.__dict__.pop(name, None)
+
     def warm_up(self) -> None:
         """Load models and indexes before the first user arrives."""
         self.retriever.search("보험", k=1, ground=True)
+        _ = self.term_mission, self.conversation_mission

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before the extractive answer is shown instead.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (exponential backoff) on connection errors and 5xx.")
     llm_cache: str = Field("sqlite", description="`sqlite`, `memory`, `off`, or a `redis://` URL.")
+    admin_password: SecretStr | None = Field(
+        None, description="Required for the app's document actions; unset, they work only on a loopback server.")
 
     @field_validator("collection")
     @classmethod
@@ -50,6 +52,20 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Docstore, keyword index and lock of the configured collection."""
         return self.data_dir / "collections" / self.collection
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Files content owners upload in the app; ingested together with the corpus."""
+        return self.data_dir / "uploads"
+
+    @property
+    def trash_dir(self) -> Path:
+        """Deleted or replaced files are moved here, never destroyed."""
+        return self.data_dir / "trash"
+
+    def ingest_roots(self) -> list[Path]:
+        """What `partners ingest` and the app's re-ingest read by default."""
+        return [self.corpus_dir] + ([self.uploads_dir] if self.uploads_dir.is_dir() else [])
 
     @property
     def max_file_bytes(self) -> int:

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class ScriptedOpenAIServer:
     """Each request takes the next queued behaviour (the last one repeats):
-    {"text": str, "status": int, "delay": seconds before answering, "chunk_delay": seconds between stream pieces}.
+    {"text": str, "status": int, "delay": seconds before answering, "chunk_delay": seconds between stream pieces,
+    "responder": callable(request body) -> reply text (instead of "text"; e.g. JSON computed from the prompt)}.
     Requests are recorded (path and JSON body)."""
 
     def __init__(self) -> None:
@@ -35,7 +36,8 @@ class ScriptedOpenAIServer:
                 status = behaviour.get("status", 200)
                 if status != 200:
                     return self._json(status, {"error": {"message": f"scripted {status}", "type": "server_error"}})
-                text = behaviour.get("text", "")
+                responder = behaviour.get("responder")
+                text = responder(body) if responder is not None else behaviour.get("text", "")
                 if body.get("stream"):
                     return self._stream(body.get("model", "m"), text, behaviour.get("chunk_delay", 0))
                 return self._json(200, {

@@ -1,18 +1,28 @@
-"""The served app in Debian's chromium, driven by Playwright's Python client (no browser download)."""
+"""The served app in Debian's chromium, driven by Playwright's Python client (no browser download).
+
+One app per module on a small real corpus (USE, Chroma, Kiwi); the tests run in order and the document flow
+leaves the index as it found it. Screenshots go to eval/results/screenshots/ (not committed)."""
 
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from ingest.pipeline import run_ingest
 from rag.index import Index
 from rag.retrieve import Retriever
-from ui.app import build_app
+from rag.service import Services
+from rag.settings import Settings
+from tests.conftest import copy_small_corpus
+from ui import messages as M
+from ui.app import build_app, serve
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "eval" / "results" / "screenshots"
+WAIT = 60_000
+UNIQUE = "파트너 교육팀의 금요일 점검 회의에서는 보라색 체크리스트 카드를 사용한다."
 
 
 def chromium_path() -> str:
@@ -28,46 +38,183 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(small_corpus, settings, use_embedder):
-    run_ingest([small_corpus], settings, embedder=use_embedder)
-    app = build_app(Retriever(Index(settings), use_embedder))
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, use_embedder):
+    root = tmp_path_factory.mktemp("app")
+    corpus = copy_small_corpus(root / "corpus")
+    settings = Settings(data_dir=root / "data", corpus_dir=corpus, collection="app", llm_cache="memory",
+                        _env_file=None)
+    run_ingest([corpus], settings, embedder=use_embedder)
+    services = Services(settings)
+    services.retriever = Retriever(Index(settings), use_embedder, ground_threshold=settings.ground_threshold)
+    app = build_app(services)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    serve(app, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", root
     app.close()
 
 
-@pytest.fixture
-def page():
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
+        yield browser
         browser.close()
 
 
-def test_ask_a_question_and_see_sources(served, page):
-    page.goto(served)
-    page.locator("#question textarea").fill("비급여 진료비는 누가 부담하나요?")
-    page.locator("#send").click()
-    answer = page.locator("#chat").get_by_text("찾은 근거")
-    answer.wait_for(timeout=30_000)
-    chat_text = page.locator("#chat").inner_text()
-    assert "[1]" in chat_text and "비급여" in chat_text
+@pytest.fixture
+def page(browser, served):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(served[0])
+    page.locator("#chat").wait_for(timeout=WAIT)
+    yield page
+    page.close()
+
+
+def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "chat_sources.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
-def test_html_typed_by_a_user_is_shown_as_text(served, page):
-    page.goto(served)
-    page.evaluate("window.__pwned = false")
-    page.locator("#question textarea").fill("<img src=x onerror=\"window.__pwned=true\"> 청약철회")
+def ask(page, question: str) -> None:
+    before = page.locator("#chat .message-wrap [data-testid='bot']").count()
+    page.locator("#question textarea").fill(question)
     page.locator("#send").click()
-    page.locator("#chat").get_by_text("찾은 근거").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "([n]) => document.querySelectorAll(\"#chat [data-testid='bot']\").length > n && "
+        "!document.querySelector('#chat').innerText.includes('" + M.GENERATING + "')", arg=[before], timeout=WAIT)
+    page.wait_for_timeout(300)  # the last streamed update and the panel land together
+
+
+def tab(page, label: str) -> None:
+    page.get_by_role("tab", name=label).click()
+
+
+def test_all_five_tabs_are_there(page):
+    for label in (M.TAB_CHAT, M.TAB_TERM, M.TAB_CONVERSATION, M.TAB_DOCUMENTS, M.TAB_EVAL):
+        assert page.get_by_role("tab", name=label).count() == 1
+
+
+def test_ask_shows_chips_the_source_panel_and_latency(page):
+    ask(page, "갱신형 보험은 나중에 보험료가 어떻게 되나요?")
+    chips = page.locator("#chat .cite-chip")
+    assert chips.count() >= 1
+    assert "갱신형" in page.locator("#sources .cite-title").all_inner_texts()
+    assert page.locator("#sources .cite-entry mark").count() >= 1
+    assert "검색" in page.locator("#latency").inner_text() and "전체" in page.locator("#latency").inner_text()
+    chips.first.click()
+    entry = page.locator("#sources .cite-entry.cite-active")
+    entry.wait_for(timeout=5_000)
+    assert entry.locator("details[open] .cite-chunk").is_visible()
+    shot(page, "chat.png")
+
+    ask(page, "그럼 비갱신형은요?")  # a follow-up uses the conversation
+    assert "비갱신형" in page.locator("#sources .cite-title").all_inner_texts()
+
+
+def test_off_domain_question_is_refused_without_citations(page):
+    ask(page, "이번 주말 프로야구 경기 결과 알려줘")
+    last = page.locator("#chat [data-testid='bot']").last
+    assert last.locator(".refusal").count() == 1
+    assert last.locator(".cite-chip").count() == 0
+    assert page.locator("#sources .cite-entry").count() == 0
+
+
+def test_html_typed_by_a_user_is_shown_as_text(page):
+    page.evaluate("window.__pwned = false")
+    ask(page, "<img src=x onerror=\"window.__pwned=true\"> 청약철회 기간이 얼마예요?")
     assert page.evaluate("window.__pwned") is False
     assert page.locator("#chat img[src='x']").count() == 0
+    assert "<img src=x" in page.locator("#chat").inner_text()
+
+
+def test_too_long_question_shows_a_korean_message(page):
+    ask(page, "가" * 2001)
+    assert "질문이 너무 길어요" in page.locator("#chat [data-testid='bot']").last.inner_text()
+
+
+def pick(page, elem_id: str, value: str) -> None:
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    box.fill(value)
+    page.get_by_role("option", name=value, exact=True).click()
+
+
+def test_term_mission_scores_an_explanation(page):
+    tab(page, M.TAB_TERM)
+    pick(page, "term-pick", "해지환급금")
+    text = ("보험을 중간에 해지하면 그동안 낸 보험료에서 사업비 등을 뺀 돈을 돌려받는데, 이것이 해지환급금이에요. "
+            "초기에 해지하면 낸 보험료보다 훨씬 적을 수 있어요.")
+    page.locator("#explanation textarea").fill(text)
+    expect(page.locator("#term-counter")).to_contain_text(f"{len(text)} / 500자", timeout=10_000)
+    page.locator("#term-submit").click()
+    score = page.locator("#term-result .score-line")
+    score.wait_for(timeout=WAIT)
+    assert int(score.get_attribute("data-score")) >= 0
+    assert page.locator("#term-result table.rubric tr").count() == 4
+    assert "해지환급금" in page.locator("#term-sources .cite-title").all_inner_texts()
+    expect(page.locator("#term-history")).to_contain_text("해지환급금")
+    shot(page, "term_mission.png")
+
+    page.locator("#explanation textarea").fill("짧아요")
+    page.locator("#term-submit").click()
+    page.locator("#term-result .error-box").wait_for(timeout=WAIT)
+    assert "너무 짧아요" in page.locator("#term-result").inner_text()
+
+
+def test_conversation_mission_highlights_findings(page):
+    tab(page, M.TAB_CONVERSATION)
+    script = ("설계사: 안녕하세요 고객님, 오늘 종신보험 설명드리러 왔어요.\n고객: 네, 중간에 해지하면 어떻게 되나요?\n"
+              "설계사: 걱정 마세요. 이 상품은 원금 보장이 되니까 무조건 이득이에요. 지금 서명만 하시면 됩니다.")
+    page.locator("#script textarea").fill(script)
+    page.locator("#script-submit").click()
+    page.locator("#conversation-result .score-line").wait_for(timeout=WAIT)
+    marks = page.locator("#conversation-result mark.finding")
+    assert marks.count() >= 1
+    assert any("원금" in t or "무조건" in t for t in marks.all_inner_texts())
+    assert page.locator("#conversation-sources .cite-entry").count() >= 1
+    shot(page, "conversation_mission.png")
+
+
+def test_upload_reingest_ask_delete(page, served):
+    _, root = served
+    doc = root / "점검회의.md"
+    doc.write_text(f"---\ntitle: 금요일 점검 회의 안내\ndoc_type: other\n---\n# 금요일 점검 회의 안내\n\n{UNIQUE}\n"
+                   "회의에서는 한 주 동안의 민원 사례를 함께 살펴본다.\n", encoding="utf-8")
+    tab(page, M.TAB_DOCUMENTS)
+    assert "127.0.0.1" in page.locator("#guard-status").inner_text()
+    page.locator("#upload input[type=file]").set_input_files(str(doc))
+    page.locator("#upload-button").click()
+    page.locator("#doc-status").get_by_text("올린 파일").wait_for(timeout=WAIT)
+    page.locator("#reingest").click()
+    page.locator("#doc-status").get_by_text("추가 1").wait_for(timeout=WAIT)
+    page.locator("#doc-table").get_by_text("금요일 점검 회의 안내").wait_for(timeout=WAIT)
+    shot(page, "documents.png")
+
+    tab(page, M.TAB_CHAT)
+    ask(page, "금요일 점검 회의에서는 무슨 색 체크리스트 카드를 써요?")
+    assert "금요일 점검 회의 안내" in page.locator("#sources .cite-title").all_inner_texts()
+
+    tab(page, M.TAB_DOCUMENTS)
+    pick(page, "delete-pick", "uploads/점검회의.md")
+    page.locator("#delete").click()
+    page.locator("#doc-status").get_by_text("삭제 1").wait_for(timeout=WAIT)
+    assert page.locator("#doc-table").get_by_text("금요일 점검 회의 안내").count() == 0
+
+    tab(page, M.TAB_CHAT)
+    ask(page, "금요일 점검 회의에서는 무슨 색 체크리스트 카드를 써요?")
+    assert "금요일 점검 회의 안내" not in page.locator("#sources .cite-title").all_inner_texts()
+
+
+def test_evaluation_tab_runs_and_plots(page):
+    tab(page, M.TAB_EVAL)
+    pick(page, "eval-dataset", "scripts_guidelines")
+    page.locator("#eval-run").click()
+    expect(page.locator("#eval-metrics")).to_contain_text(M.MODES["hybrid"], timeout=WAIT)
+    expect(page.locator("#eval-status")).to_contain_text("scripts_guidelines", timeout=WAIT)
+    page.locator("#eval-history img, #eval-history canvas, #eval-history svg").first.wait_for(timeout=WAIT)
+    shot(page, "evaluation.png")

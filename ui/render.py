@@ -1,0 +1,116 @@
+"""HTML for the app: citation chips, the source panel, highlighted spans. All text is escaped before it is marked up."""
+
+import html
+import re
+
+from rag.cite import MARKER, Citation
+from rag.errors import IndexNotFoundError, IngestLockedError, InputValidationError, PartnersError
+from rag.types import Chunk
+from ui import messages as M
+
+CONTEXT_CHARS = 120  # characters shown either side of a quote in the panel's excerpt
+
+
+def esc(text: str) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def chip(prefix: str, n: int, title: str = "") -> str:
+    """A clickable `[n]` linking to the panel entry `#<prefix>-<n>`; the page script opens it (the chat's HTML
+    sanitizer keeps `href` and `class`, not `data-*`)."""
+    return f'<a class="cite-chip" href="#{esc(prefix)}-{n}" title="{esc(title)}">{n}</a>'
+
+
+
+def with_chips(text: str, prefix: str, titles: dict[int, str] | None = None) -> str:
+    """Escaped text whose `[n]` markers are chips."""
+    titles = titles or {}
+    return MARKER.sub(lambda m: chip(prefix, int(m.group(1)), titles.get(int(m.group(1)), "")), esc(text))
+
+
+def highlight(text: str, quote: str) -> str:
+    """Escaped text with the first occurrence of `quote` in <mark>."""
+    at = text.find(quote) if quote else -1
+    if at < 0:
+        return esc(text)
+    return f"{esc(text[:at])}<mark>{esc(quote)}</mark>{esc(text[at + len(quote):])}"
+
+
+def excerpt(text: str, quote: str, width: int = CONTEXT_CHARS) -> str:
+    """The quote highlighted with a little context either side (the panel entry's preview)."""
+    at = text.find(quote) if quote else -1
+    if at < 0:
+        return esc(text[: 2 * width]) + ("…" if len(text) > 2 * width else "")
+    start, end = max(0, at - width), min(len(text), at + len(quote) + width)
+    return (("…" if start else "") + esc(text[start:at]) + f"<mark>{esc(quote)}</mark>"
+            + esc(text[at + len(quote):end]) + ("…" if end < len(text) else ""))
+
+
+def meta_line(c: Citation) -> str:
+    parts = [esc(M.DOC_TYPES.get(c.doc_type, c.doc_type or M.DOC_TYPES["other"]))]
+    if c.category:
+        parts.append(esc(c.category))
+    parts.append(f"<code>{esc(c.source)}</code>")
+    if c.version:
+        parts.append(f"{M.VERSION} {esc(c.version)}")
+    if c.updated:
+        parts.append(f"{M.UPDATED} {esc(c.updated)}")
+    if c.score:
+        parts.append(f"{M.SCORE} {c.score:.3f}")
+    return " · ".join(parts)
+
+
+def sources_panel(citations: list[Citation], chunks: dict[str, Chunk], prefix: str) -> str:
+    """One entry per cited source: metadata, the quote highlighted in context, and the full chunk behind a toggle."""
+    if not citations:
+        return f'<div class="sources-empty">{esc(M.SOURCES_EMPTY)}</div>'
+    entries = []
+    for c in citations:
+        chunk = chunks.get(c.chunk_id)
+        full = chunk.text if chunk else c.quote
+        entries.append(
+            f'<div class="cite-entry" id="{esc(prefix)}-{c.n}">'
+            f'<div class="cite-head"><span class="cite-num">{c.n}</span> <b class="cite-title">{esc(c.title)}</b></div>'
+            f'<div class="cite-meta">{meta_line(c)}</div>'
+            f'<div class="cite-excerpt">{excerpt(full, c.quote)}</div>'
+            f'<details class="cite-full"><summary>{esc(M.OPEN_FULL)}</summary>'
+            f'<div class="cite-chunk">{highlight(full, c.quote)}</div></details></div>')
+    return f'<div class="sources" data-prefix="{esc(prefix)}"><h4>{esc(M.SOURCES_HEADING)}</h4>{"".join(entries)}</div>'
+
+
+def korean_error(exc: Exception) -> str:
+    """What a partner reads for an error: specific for input limits, generic (and logged by the caller) otherwise."""
+    from rag.missions.term import UnknownTermError
+
+    if isinstance(exc, InputValidationError):
+        what = M.FIELD_NAMES.get(exc.field, "입력")
+        if exc.field == "script" and "partner lines" in str(exc):
+            return M.NO_PARTNER_LINES
+        if exc.field == "scenario":
+            return M.UNKNOWN_SCENARIO
+        n = _length_in(str(exc))
+        low, high = exc.limit or (0, 0)
+        if n == 0 and exc.field == "question":
+            return M.EMPTY_QUESTION
+        if exc.field == "question":
+            return M.QUESTION_TOO_LONG.format(high=high, n=n)
+        return (M.TOO_SHORT if n < low else M.TOO_LONG).format(what=what, low=low, high=high, n=n)
+    if isinstance(exc, UnknownTermError):
+        return M.UNKNOWN_TERM.format(term=exc.term, closest=", ".join(exc.closest) or "-")
+    if isinstance(exc, IndexNotFoundError):
+        return M.INDEX_MISSING
+    if isinstance(exc, IngestLockedError):
+        return M.INGEST_LOCKED
+    if isinstance(exc, PartnersError) and getattr(exc, "korean", None):
+        return exc.korean
+    return M.INTERNAL_ERROR
+
+
+def _length_in(message: str) -> int:
+    """The character count an InputValidationError message reports ("has 1,234 characters")."""
+    found = re.search(r"has ([\d,]+) characters", message)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def error_box(message: str) -> str:
+    return f'<div class="error-box" role="alert">{esc(message)}</div>'
