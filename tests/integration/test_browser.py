@@ -116,6 +116,22 @@ def test_ask_shows_chips_the_source_panel_and_latency(page):
     assert "비갱신형" in page.locator("#sources .cite-title").all_inner_texts()
 
 
+def test_two_browser_tabs_ask_at_the_same_time(browser, served):
+    pages = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in range(2)]
+    try:
+        for p, question in zip(pages, ["비급여 진료비는 누가 내요?", "청약철회는 언제까지 할 수 있어요?"]):
+            p.goto(served[0])
+            p.locator("#question textarea").fill(question)
+        for p in pages:
+            p.locator("#send").click()
+        for p, title in zip(pages, ["비급여", "청약철회"]):
+            expect(p.locator("#sources .cite-title").first).to_be_visible(timeout=WAIT)
+            assert title in p.locator("#sources .cite-title").all_inner_texts()
+    finally:
+        for p in pages:
+            p.close()
+
+
 def test_off_domain_question_is_refused_without_citations(page):
     ask(page, "이번 주말 프로야구 경기 결과 알려줘")
     last = page.locator("#chat [data-testid='bot']").last
@@ -184,7 +200,9 @@ def test_upload_reingest_ask_delete(page, served):
     _, root = served
     doc = root / "점검회의.md"
     doc.write_text(f"---\ntitle: 금요일 점검 회의 안내\ndoc_type: other\n---\n# 금요일 점검 회의 안내\n\n{UNIQUE}\n"
-                   "회의에서는 한 주 동안의 민원 사례를 함께 살펴본다.\n", encoding="utf-8")
+                   "회의에서는 한 주 동안의 민원 사례를 함께 살펴본다.\n"
+                   "<script>window.__docpwned = true</script><img src=y onerror=\"window.__docpwned=true\">\n",
+                   encoding="utf-8")
     tab(page, M.TAB_DOCUMENTS)
     assert "127.0.0.1" in page.locator("#guard-status").inner_text()
     page.locator("#upload input[type=file]").set_input_files(str(doc))
@@ -198,6 +216,8 @@ def test_upload_reingest_ask_delete(page, served):
     tab(page, M.TAB_CHAT)
     ask(page, "금요일 점검 회의에서는 무슨 색 체크리스트 카드를 써요?")
     assert "금요일 점검 회의 안내" in page.locator("#sources .cite-title").all_inner_texts()
+    page.locator("#sources details").first.evaluate("d => d.open = true")
+    assert page.evaluate("window.__docpwned") is None  # HTML in a document is shown as text, never run
 
     tab(page, M.TAB_DOCUMENTS)
     pick(page, "delete-pick", "uploads/점검회의.md")
