@@ -2,13 +2,16 @@
 
 import json
 import time
+from contextlib import closing
 from pathlib import Path
+from typing import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from eval.corpora import EXTERNAL, Chunking, external_dataset, external_name, iter_indexes, parse_chunking
 from eval.metrics import hit_at_k, ndcg_at_k, percentiles, recall_at_k, reciprocal_rank
 from rag.errors import PartnersError
-from rag.retrieve import Retriever
+from rag.retrieve import MODES, Fusion, Retriever
 from rag.types import Chunk
 
 DATASET_DIR = Path(__file__).parent / "datasets"
@@ -19,14 +22,14 @@ class Question(BaseModel):
     id: str
     question: str
     gold: list[str] = Field(default_factory=list)
-    category: str = ""
+    category: str = Field("", validation_alias=AliasChoices("category", "domain"))  # AutoRAG-ko says "domain"
     expect: str = "answer"  # "refuse" for out-of-domain questions
 
 
 def dataset_path(name: str) -> Path:
     path = DATASET_DIR / f"{name}.jsonl"
     if not path.exists():
-        names = ", ".join(sorted(p.stem for p in DATASET_DIR.glob("*.jsonl")))
+        names = ", ".join(sorted([p.stem for p in DATASET_DIR.glob("*.jsonl")] + list(EXTERNAL)))
         raise PartnersError(f"No dataset {name!r}. Known datasets: {names}; or pass --questions FILE.jsonl.")
     return path
 
@@ -132,58 +135,176 @@ def git_commit() -> str:
 
 
 def append_history(settings, record: dict) -> Path:
-    """One JSON line per run in $PARTNERS_DATA_DIR/eval/history.jsonl (without per-question rows)."""
+    """One JSON line per run in $PARTNERS_DATA_DIR/eval/history.jsonl (without per-question rows).
+
+    The chunking and corpus are the ones the run actually searched (a record's own `chunking` wins over settings).
+    """
     from datetime import datetime, timezone
 
     path = settings.data_dir / "eval" / "history.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
+    chunking = record.get("chunking") or {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
     entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),
-             "embedder": settings.embedder, "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
-             **{k: v for k, v in record.items() if k != "rows"}}
+             "embedder": settings.embedder, "chunking": chunking,
+             **{k: v for k, v in record.items() if k not in ("rows", "chunking")}}
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
     return path
 
 
-def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
-             mode: str = "hybrid", ks: str = "1,3,5,10") -> tuple[dict, list[str]]:
-    """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history."""
-    from rag.service import Services
+def parse_fusion(text: str) -> Fusion:
+    """`dense=0.5,bm25=1,rrf_k=20`: hybrid weights over the shipped defaults (unnamed weights keep theirs)."""
+    bad = f"--fusion {text!r}: give weights like dense=0.25,bm25=1,chars=1,title=0.5,rrf_k=10."
+    values: dict[str, float] = {}
+    for part in str(text).split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in Fusion.model_fields:
+            raise PartnersError(bad)
+        try:
+            values[key] = float(value)
+        except ValueError:
+            raise PartnersError(bad) from None
+    if "rrf_k" in values:
+        if values["rrf_k"] < 1 or values["rrf_k"] != int(values["rrf_k"]):
+            raise PartnersError(bad)
+        values["rrf_k"] = int(values["rrf_k"])
+    return Fusion(**values)
 
-    services = Services(settings)
+
+def resolve_questions(dataset: str, questions: Path | None, corpus: Path | None) -> tuple[str, Path, Path | None]:
+    """(dataset name, question file, corpus folder or None): an external alias brings its own corpus."""
+    if questions is not None:
+        return external_name(questions) or questions.stem, questions, corpus
+    external = external_dataset(dataset)
+    if external is not None:
+        return dataset, external[0], corpus or external[1]
+    return dataset, dataset_path(dataset), corpus
+
+
+def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
+             corpus: Path | None = None, chunkings: Sequence[str | Chunking] = (), mode: str = "hybrid",
+             ks: str = "1,3,5,10", fusion: str | Fusion | None = None, embedder=None,
+             progress=None, ragas: bool = False) -> tuple[dict, list[str]]:
+    """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history.
+
+    Args:
+        corpus: evaluate on this folder, ingested into its own collection (reused while its files are unchanged).
+        chunkings: compare these chunkings (`size=800,overlap=100`), each in a throwaway index of `corpus` (or of
+            the shipped corpus folder); the runs are reported side by side.
+        fusion: hybrid weights for this run (`dense=0.5,bm25=1`); the shipped defaults otherwise.
+        embedder: an already-built embedder (tests reuse one); by default built from settings.
+        ragas: add ragas context precision/recall (non-LLM) to the hybrid run, and faithfulness / answer relevancy
+            when PARTNERS_LLM=openai:<model> is configured.
+
+    Raises:
+        PartnersError: unknown dataset or mode, bad --k/--chunking/--fusion, missing corpus folder.
+    """
     if what == "missions":
         from eval.missions import evaluate_missions, summary_lines
+        from rag.service import Services
 
-        result = {"dataset": "missions", **evaluate_missions(services.retriever)}
+        result = {"dataset": "missions", **evaluate_missions(Services(settings).retriever)}
         append_history(settings, result)
         return result, summary_lines({k: v for k, v in result.items() if isinstance(v, dict)})
+    if mode not in (*MODES, "all"):
+        raise PartnersError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} or all.")
     cutoffs = parse_ks(ks)
-    path = questions or dataset_path(dataset)
+    variants = [c if isinstance(c, Chunking) else parse_chunking(c) for c in chunkings]
+    weights = parse_fusion(fusion) if isinstance(fusion, str) else fusion or Fusion()
+    name, path, corpus = resolve_questions(dataset, questions, corpus)
     qs = load_questions(path)
-    modes = ["dense", "bm25", "chars", "hybrid"] if mode == "all" else [mode]
-    runs = []
-    for m in modes:
-        r = evaluate(services.retriever, qs, mode=m, ks=cutoffs)
-        runs.append({"dataset": path.stem, "n": r["n"], "mode": m, "metrics": r["metrics"], "refusals": r["refusals"],
-                     "per_category": r["per_category"], "latency_ms": r["latency_ms"],
-                     "config": {"k": list(cutoffs), "fusion": services.retriever.fusion.model_dump(),
-                                "ground_threshold": services.retriever.ground_threshold,
-                                "embedder": settings.embedder, "chunk_size": settings.chunk_size,
-                                "chunk_overlap": settings.chunk_overlap},
-                     "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
+    modes = list(MODES) if mode == "all" else [mode]
+    from rag.embed import get_embedder
+    from rag.rerank import get_reranker
+
+    embedder = embedder or get_embedder(settings.embedder)
+    reranker = get_reranker(settings.reranker)
+    runs: list[dict] = []
+    notes: list[str] = []
+    with closing(iter_indexes(settings, corpus=corpus, chunkings=variants, embedder=embedder,
+                              progress=progress)) as indexes:
+        for target in indexes:
+            runs.extend(evaluate_index(target, qs, name, modes, cutoffs, weights, embedder, reranker, ragas=ragas))
+            if target.report is not None:
+                notes.append(f"{target.settings.collection} ({target.corpus.name}, chunking {target.chunking.label}): "
+                             f"{target.report.summary()}")
     for run in runs:
         append_history(settings, {k: v for k, v in run.items() if k != "failures"})
-    result = runs[0] if len(runs) == 1 else {"dataset": path.stem, "n": runs[0]["n"], "mode": "all", "runs": runs}
-    return result, table_lines(runs, cutoffs)
+    result = runs[0] if len(runs) == 1 else {"dataset": name, "n": runs[0]["n"], "mode": mode, "runs": runs}
+    return result, notes + table_lines(runs, cutoffs)
+
+
+def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cutoffs: tuple[int, ...],
+                   fusion: Fusion, embedder, reranker, *, ragas: bool = False) -> list[dict]:
+    """One run per mode over one index, each with the config that produced it."""
+    from rag.index import Index
+
+    s = target.settings
+    retriever = Retriever(Index(s), embedder, fusion=fusion, ground_threshold=s.ground_threshold, reranker=reranker)
+    built = target.describe() | {"chunks": retriever.index.docstore.chunk_count(),
+                                 "documents": retriever.index.docstore.doc_count()}
+    ingest = target.report.model_dump(include={"added", "updated", "unchanged", "deleted", "chunks_embedded",
+                                               "chunks_total", "seconds"}) if target.report is not None else None
+    runs = []
+    for m in modes:
+        r = evaluate(retriever, qs, mode=m, ks=cutoffs)
+        runs.append({"dataset": name, "n": r["n"], "mode": m, "chunking": built["chunking"], "metrics": r["metrics"],
+                     "refusals": r["refusals"], "per_category": r["per_category"], "latency_ms": r["latency_ms"],
+                     "config": {"k": list(cutoffs), "fusion": fusion.model_dump(),
+                                "ground_threshold": retriever.ground_threshold, "embedder": s.embedder,
+                                "chunk_size": target.chunking.size, "chunk_overlap": target.chunking.overlap,
+                                **built},
+                     **({"ingest": ingest} if ingest else {}),
+                     "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
+    if ragas:
+        focus = next((run for run in runs if run["mode"] == "hybrid"), runs[0])
+        focus["ragas"] = ragas_scores(retriever, qs, s, embedder, mode=focus["mode"])
+    retriever.index.docstore.close()
+    return runs
+
+
+def ragas_scores(retriever: Retriever, qs: list[Question], settings, embedder, *, mode: str) -> dict:
+    """ragas context precision/recall (string-similarity variants, offline); with an LLM configured also
+    faithfulness and answer relevancy, judged by that LLM over the answers `partners ask` gives."""
+    from eval.ragas_eval import ragas_answer_metrics, ragas_context_metrics
+
+    drop = ("rows",)
+    scores = {k: v for k, v in ragas_context_metrics(retriever, qs, k=settings.top_k, mode=mode).items()
+              if k not in drop}
+    if settings.llm.startswith("openai:"):
+        from rag.service import Services
+
+        services = Services(settings)
+        services.retriever = retriever
+        answers = ragas_answer_metrics(services, qs, llm_base_url=settings.llm_base_url,
+                                       llm_model=settings.llm.split(":", 1)[1], api_key=settings.llm_api_key,
+                                       embedder=embedder)
+        scores |= {k: v for k, v in answers.items() if k not in drop}
+    return scores
 
 
 def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
     keys = [f"hit@{k}" for k in ks] + ["mrr", "ndcg@10"]
-    head = f"{'mode':8s} " + " ".join(f"{k:>8s}" for k in keys) + "   p50 ms   p95 ms  refused(in/out)"
+    labels = [run_label(run, runs) for run in runs]
+    width = max(8, *(len(label) for label in labels))
+    head = f"{'run':{width}s} " + " ".join(f"{k:>8s}" for k in keys) + "   p50 ms   p95 ms  refused(in/out)"
     lines = [f"{runs[0]['dataset']} (n={runs[0]['n']})", head]
-    for run in runs:
+    for run, label in zip(runs, labels):
         m, lat, ref = run["metrics"], run["latency_ms"], run["refusals"]
         cells = " ".join(f"{m[k]:8.3f}" if m.get(k) is not None else f"{'-':>8s}" for k in keys)
         refused = f"{ref.get('in_domain_refused', '-')}/{ref.get('out_of_domain_refused', '-')}"
-        lines.append(f"{run['mode']:8s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
+        lines.append(f"{label:{width}s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
+    for run, label in zip(runs, labels):
+        if "ragas" in run:
+            scores = {k: v for k, v in run["ragas"].items() if isinstance(v, float)}
+            lines.append(f"ragas ({label}): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     return lines
+
+
+def run_label(run: dict, runs: list[dict]) -> str:
+    """The mode, prefixed by chunking and chunk count when the runs compare chunkings."""
+    if len({json.dumps(r["chunking"], sort_keys=True) for r in runs}) < 2:
+        return run["mode"]
+    c = run["chunking"]
+    return f"{c['size']}/{c['overlap']} ({run['config']['chunks']} ch) {run['mode']}"

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="load, chunk, embed and store documents (incremental)")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the shipped corpus/)")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the shipped corpus/ and files uploaded in the app)")
     p.add_argument("--rebuild", action="store_true", help="start from an empty index")
     p.add_argument("--embedder", help="use-multilingual | sentence-transformers:<id or path>")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -75,10 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`); appends to the eval history")
     p.add_argument("what", nargs="?", choices=["retrieval", "missions"], default="retrieval")
-    p.add_argument("--dataset", default="terms", help="a name in eval/datasets (terms, scripts_guidelines, ...)")
+    p.add_argument("--dataset", default="terms",
+                   help="a name in eval/datasets (terms, scripts_guidelines, ...) or autorag-ko (brings its corpus)")
     p.add_argument("--questions", type=Path, help="a JSONL question file instead of --dataset")
+    p.add_argument("--corpus", type=Path, help="evaluate on this folder, ingested into its own collection (reused)")
+    p.add_argument("--chunking", action="append", default=[], metavar="size=N,overlap=M",
+                   help="compare chunkings in throwaway indexes (repeatable), e.g. --chunking size=300,overlap=50")
+    p.add_argument("--fusion", help="hybrid weights for this run, e.g. dense=0.5,bm25=1,chars=1,title=0.5,rrf_k=10")
     p.add_argument("--mode", choices=["dense", "bm25", "chars", "hybrid", "all"], default="hybrid")
     p.add_argument("--k", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
+    p.add_argument("--ragas", action="store_true",
+                   help="add ragas context precision/recall; faithfulness and answer relevancy with PARTNERS_LLM=openai:*")
+    p.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report and FILE_history.png")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="serve the Gradio app")
@@ -128,7 +136,7 @@ def cmd_ingest(args) -> int:
     from ingest.pipeline import default_progress, run_ingest
 
     settings = _settings(args, embedder=args.embedder)
-    paths = args.paths or [settings.corpus_dir]
+    paths = args.paths or settings.ingest_roots()
     report = run_ingest(paths, settings, rebuild=args.rebuild, progress=default_progress())
     if args.json:
         print(report.model_dump_json())
@@ -255,13 +263,21 @@ def cmd_cache(args) -> int:
 
 def cmd_eval(args) -> int:
     from eval.run import run_eval
+    from ingest.pipeline import default_progress
 
-    result, lines = run_eval(_settings(args), what=args.what, dataset=args.dataset, questions=args.questions,
-                             mode=args.mode, ks=args.k)
+    settings = _settings(args)
+    result, lines = run_eval(settings, what=args.what, dataset=args.dataset, questions=args.questions,
+                             corpus=args.corpus, chunkings=args.chunking, mode=args.mode, ks=args.k,
+                             fusion=args.fusion, progress=default_progress(), ragas=args.ragas)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print("\n".join(lines))
+    if args.report:
+        from eval.report import write_report
+
+        path = write_report(result, settings.data_dir / "eval" / "history.jsonl", args.report)
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

@@ -105,3 +105,32 @@ def test_server_errors_and_missing_config_raise_partners_errors(server, small_in
     with pytest.raises(PartnersError, match="no LLM is configured"):
         ragas_answer_metrics(small_index, [Question(id="q", question=QUESTION)], llm_base_url=None,
                              llm_model=MODEL, api_key=None, embedder=use_embedder)
+
+
+def test_partners_eval_ragas_and_report_through_the_cli(server, tmp_path, monkeypatch, capsys):
+    """`partners eval --corpus DIR --ragas --report F.md` with an OpenAI-compatible judge configured."""
+    from tests.conftest import copy_small_corpus
+    from ui.cli import main
+
+    corpus = copy_small_corpus(tmp_path / "corpus")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "1", "question": QUESTION, "gold": ["해지환급금"]},
+        {"id": "2", "question": "청약을 취소하고 싶으면 며칠 안에 해야 해요?", "gold": ["청약철회"]}]), encoding="utf-8")
+    monkeypatch.setenv("PARTNERS_LLM", f"openai:{MODEL}")
+    monkeypatch.setenv("PARTNERS_LLM_BASE_URL", server.url)
+    monkeypatch.setenv("PARTNERS_LLM_API_KEY", "k")
+    monkeypatch.setenv("PARTNERS_LLM_CACHE", "memory")
+    server.script({"responder": ragas_judge(verdict=1, question=QUESTION)})
+    report = tmp_path / "report.md"
+    code = main(["--data-dir", str(tmp_path / "data"), "eval", "--questions", str(questions), "--corpus", str(corpus),
+                 "--ragas", "--report", str(report), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    ragas = result["ragas"]
+    assert 0.0 < ragas["context_recall"] <= 1.0 and 0.0 <= ragas["context_precision"] <= 1.0
+    assert ragas["faithfulness"] == 1.0 and 0.0 <= ragas["answer_relevancy"] <= 1.0
+    text = report.read_text(encoding="utf-8")
+    assert f"{result['metrics']['mrr']:.3f}" in text and "![history](report_history.png)" in text
+    png = report.with_name("report_history.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
