@@ -42,6 +42,7 @@ test-fast: install
 
 bench: install
 	$(VENV)/bin/partners bench ingest
+	$(VENV)/bin/partners bench query
 
 clean:
 	rm -rf $(VENV) .partners .pytest_cache

@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
 
     p = sub.add_parser("bench", help="benchmarks; results go to eval/results/")
-    p.add_argument("what", choices=["ingest"], help="ingest: cold, unchanged and one-file re-ingest timings")
+    p.add_argument("what", choices=["ingest", "query"],
+                   help="ingest: cold, unchanged and one-file re-ingest timings; query: retrieval and ask latency "
+                        "with peak RSS at growing index sizes (JSON + PNG)")
+    p.add_argument("--sizes", default="1000,10000,100000", help="query: index sizes in chunks")
+    p.add_argument("--queries", type=int, default=200, help="query: terms.jsonl questions per mode")
     p.add_argument("--out", type=Path, default=Path("eval/results"))
     return parser
 
@@ -289,11 +293,23 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from eval.bench import bench_ingest
+    from eval.bench import bench_ingest, bench_query
 
-    result, path = bench_ingest(_settings(args), out_dir=args.out)
+    if args.what == "query":
+        try:
+            sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+        except ValueError:
+            raise PartnersError(f"--sizes {args.sizes!r}: give chunk counts like 1000,10000,100000.") from None
+        if not sizes or min(sizes) < 1:
+            raise PartnersError(f"--sizes {args.sizes!r}: give chunk counts like 1000,10000,100000.")
+        result, path, png = bench_query(_settings(args), sizes=sizes, out_dir=args.out, queries=args.queries)
+        paths = [path, png]
+    else:
+        result, path = bench_ingest(_settings(args), out_dir=args.out)
+        paths = [path]
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"wrote {path}", file=sys.stderr)
+    for p in paths:
+        print(f"wrote {p}", file=sys.stderr)
     return 0
 
 
