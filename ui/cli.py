@@ -293,15 +293,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from eval.bench import bench_ingest, bench_query
+    from eval.bench import bench_ingest, bench_query, parse_sizes
 
     if args.what == "query":
-        try:
-            sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
-        except ValueError:
-            raise PartnersError(f"--sizes {args.sizes!r}: give chunk counts like 1000,10000,100000.") from None
-        if not sizes or min(sizes) < 1:
-            raise PartnersError(f"--sizes {args.sizes!r}: give chunk counts like 1000,10000,100000.")
+        sizes = parse_sizes(args.sizes)
         result, path, png = bench_query(_settings(args), sizes=sizes, out_dir=args.out, queries=args.queries)
         paths = [path, png]
     else:
