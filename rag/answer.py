@@ -43,10 +43,10 @@ def validate_question(question: str) -> str:
     question = (question or "").strip()
     if not question:
         raise InputValidationError("The question is empty. Type a question about insurance terms or sales.",
-                                   field="question", limit=(1, MAX_QUESTION))
+                                   field="question", limit=(1, MAX_QUESTION), length=0)
     if len(question) > MAX_QUESTION:
         raise InputValidationError(f"The question has {len(question):,} characters; the limit is {MAX_QUESTION:,}.",
-                                   field="question", limit=(1, MAX_QUESTION))
+                                   field="question", limit=(1, MAX_QUESTION), length=len(question))
     return question
 
 

@@ -71,7 +71,10 @@ class InputValidationError(PartnersError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, *, field: str = "", limit: tuple[int, int] | None = None) -> None:
+    def __init__(self, message: str, *, field: str = "", limit: tuple[int, int] | None = None,
+                 length: int | None = None, reason: str = "length") -> None:
         super().__init__(message)
         self.field = field
         self.limit = limit
+        self.length = length  # characters given, for a length error
+        self.reason = reason  # "length", "no_partner_lines", "unknown_scenario"

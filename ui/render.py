@@ -1,7 +1,6 @@
 """HTML for the app: citation chips, the source panel, highlighted spans. All text is escaped before it is marked up."""
 
 import html
-import re
 
 from rag.cite import MARKER, Citation
 from rag.errors import IndexNotFoundError, IngestLockedError, InputValidationError, PartnersError
@@ -83,17 +82,14 @@ def korean_error(exc: Exception) -> str:
     from rag.missions.term import UnknownTermError
 
     if isinstance(exc, InputValidationError):
-        what = M.FIELD_NAMES.get(exc.field, "입력")
-        if exc.field == "script" and "partner lines" in str(exc):
+        if exc.reason == "no_partner_lines":
             return M.NO_PARTNER_LINES
-        if exc.field == "scenario":
+        if exc.reason == "unknown_scenario":
             return M.UNKNOWN_SCENARIO
-        n = _length_in(str(exc))
-        low, high = exc.limit or (0, 0)
-        if n == 0 and exc.field == "question":
-            return M.EMPTY_QUESTION
+        n, (low, high) = exc.length or 0, exc.limit or (0, 0)
         if exc.field == "question":
-            return M.QUESTION_TOO_LONG.format(high=high, n=n)
+            return M.QUESTION_TOO_LONG.format(high=high, n=n) if n else M.EMPTY_QUESTION
+        what = M.FIELD_NAMES.get(exc.field, "입력")
         return (M.TOO_SHORT if n < low else M.TOO_LONG).format(what=what, low=low, high=high, n=n)
     if isinstance(exc, UnknownTermError):
         return M.UNKNOWN_TERM.format(term=exc.term, closest=", ".join(exc.closest) or "-")
@@ -104,12 +100,6 @@ def korean_error(exc: Exception) -> str:
     if isinstance(exc, PartnersError) and getattr(exc, "korean", None):
         return exc.korean
     return M.INTERNAL_ERROR
-
-
-def _length_in(message: str) -> int:
-    """The character count an InputValidationError message reports ("has 1,234 characters")."""
-    found = re.search(r"has ([\d,]+) characters", message)
-    return int(found.group(1).replace(",", "")) if found else 0
 
 
 def error_box(message: str) -> str:

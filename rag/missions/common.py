@@ -18,7 +18,7 @@ def check_length(text: str, field: str, low: int, high: int, what: str) -> str:
     text = (text or "").strip()
     if not low <= len(text) <= high:
         raise InputValidationError(f"The {what} has {len(text):,} characters; it must be {low:,}-{high:,}.",
-                                   field=field, limit=(low, high))
+                                   field=field, limit=(low, high), length=len(text))
     return text
 
 

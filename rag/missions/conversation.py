@@ -155,12 +155,13 @@ class ConversationMission:
         partner = [u for u in utterances if u.speaker == "설계사"]
         if not partner:
             raise InputValidationError("The script has no partner lines. Start lines with '설계사:' and '고객:'.",
-                                       field="script", limit=(MIN_CHARS, MAX_CHARS))
+                                       field="script", limit=(MIN_CHARS, MAX_CHARS), reason="no_partner_lines")
         if scenario and not product:
             found = self.find_scenario(scenario)
             if found is None:
                 names = ", ".join(s.name for s in self.scenarios()[:8])
-                raise InputValidationError(f"No scenario {scenario!r}. Some scenarios: {names} …", field="scenario")
+                raise InputValidationError(f"No scenario {scenario!r}. Some scenarios: {names} …", field="scenario",
+                                           reason="unknown_scenario")
             product = found.product
         product = normalize_product(product) if product else infer_product(script)
         if renewable is None:
