@@ -185,7 +185,7 @@ def resolve_questions(dataset: str, questions: Path | None, corpus: Path | None)
 def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
              corpus: Path | None = None, chunkings: Sequence[str | Chunking] = (), mode: str = "hybrid",
              ks: str = "1,3,5,10", fusion: str | Fusion | None = None, embedder=None,
-             progress=None, ragas: bool = False) -> tuple[dict, list[str]]:
+             progress=None, ragas: bool = False, source: str = "cli") -> tuple[dict, list[str]]:
     """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history.
 
     Args:
@@ -194,6 +194,7 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
             the shipped corpus folder); the runs are reported side by side.
         fusion: hybrid weights for this run (`dense=0.5,bm25=1`); the shipped defaults otherwise.
         embedder: an already-built embedder (tests reuse one); by default built from settings.
+        source: who ran it ("cli", "app"), recorded in each run's config.
         ragas: add ragas context precision/recall (non-LLM) to the hybrid run, and faithfulness / answer relevancy
             when PARTNERS_LLM=openai:<model> is configured.
 
@@ -225,7 +226,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
     with closing(iter_indexes(settings, corpus=corpus, chunkings=variants, embedder=embedder,
                               progress=progress)) as indexes:
         for target in indexes:
-            runs.extend(evaluate_index(target, qs, name, modes, cutoffs, weights, embedder, reranker, ragas=ragas))
+            runs.extend(evaluate_index(target, qs, name, modes, cutoffs, weights, embedder, reranker, ragas=ragas,
+                                       source=source))
             if target.report is not None:
                 notes.append(f"{target.settings.collection} ({target.corpus.name}, chunking {target.chunking.label}): "
                              f"{target.report.summary()}")
@@ -236,7 +238,7 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
 
 
 def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cutoffs: tuple[int, ...],
-                   fusion: Fusion, embedder, reranker, *, ragas: bool = False) -> list[dict]:
+                   fusion: Fusion, embedder, reranker, *, ragas: bool = False, source: str = "cli") -> list[dict]:
     """One run per mode over one index, each with the config that produced it."""
     from rag.index import Index
 
@@ -251,7 +253,7 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
         r = evaluate(retriever, qs, mode=m, ks=cutoffs)
         runs.append({"dataset": name, "n": r["n"], "mode": m, "chunking": built["chunking"], "metrics": r["metrics"],
                      "refusals": r["refusals"], "per_category": r["per_category"], "latency_ms": r["latency_ms"],
-                     "config": {"k": list(cutoffs), "fusion": fusion.model_dump(),
+                     "config": {"source": source, "k": list(cutoffs), "fusion": fusion.model_dump(),
                                 "ground_threshold": retriever.ground_threshold, "embedder": s.embedder,
                                 "chunk_size": target.chunking.size, "chunk_overlap": target.chunking.overlap,
                                 **built},

@@ -8,8 +8,8 @@ from ui.render import korean_error
 
 log = logging.getLogger(__name__)
 MISSION_SETS = ("term_explanations", "conversation_scripts")
-MODES = ["hybrid", "dense", "bm25", "chars"]
 METRICS = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10"]
+METRIC_COLUMNS = ["방식", *METRICS, "p50 ms", "p95 ms", "거절률"]
 
 
 def retrieval_datasets() -> list[str]:
@@ -28,12 +28,9 @@ def metric_rows(runs: list[dict]) -> list[list]:
     return rows
 
 
-METRIC_COLUMNS = ["방식", *METRICS, "p50 ms", "p95 ms", "거절률"]
-
-
-def failure_rows(rows: list[dict], limit: int = 30) -> list[list]:
-    failed = [r for r in rows if r["gold"] and r["rank"] != 1][:limit]
-    return [[r["question"], ", ".join(r["gold"]), r["rank"] or "-", " · ".join(r["retrieved"][:3])] for r in failed]
+def failure_rows(failures: list[dict], limit: int = 30) -> list[list]:
+    return [[r["question"], ", ".join(r["gold"]), r["rank"] or "-", " · ".join(r["retrieved"][:3])]
+            for r in failures[:limit]]
 
 
 class EvalHandler:
@@ -41,28 +38,23 @@ class EvalHandler:
         self.services = services
 
     def run(self, dataset: str, mode: str) -> tuple[list, list, object, str]:
-        """(metric table rows, failure rows of the best-listed mode, history figure, status text)."""
-        from eval.run import append_history, dataset_path, evaluate, load_questions
+        """(metric table rows, failures of the hybrid run, history figure, status text); the same `run_eval` as
+        `partners eval`, with the app's loaded embedder, so the history records are alike."""
+        from eval.run import run_eval
 
+        if dataset not in retrieval_datasets():
+            return [], [], None, M.UNKNOWN_DATASET
         try:
-            if dataset not in retrieval_datasets():
-                return [], [], None, M.UNKNOWN_DATASET
-            questions = load_questions(dataset_path(dataset))
-            modes = MODES if mode == "all" else [mode]
-            runs = []
-            for m in modes:
-                result = evaluate(self.services.retriever, questions, mode=m)
-                run = {"dataset": dataset, **{k: v for k, v in result.items() if k != "rows"},
-                       "config": {"source": "app", "fusion": self.services.retriever.fusion.model_dump()}}
-                append_history(self.services.settings, run)
-                runs.append((run, result["rows"]))
+            result, _ = run_eval(self.services.settings, dataset=dataset, mode=mode, source="app",
+                                 embedder=self.services.retriever.embedder)
         except Exception as exc:
             if not isinstance(exc, PartnersError):
                 log.exception("evaluation failed")
             return [], [], self.history(dataset), korean_error(exc)
-        focus = next((rows for run, rows in runs if run["mode"] == "hybrid"), runs[-1][1])
-        status = f"{dataset} · {len(questions)}문항"
-        return metric_rows([r for r, _ in runs]), failure_rows(focus), self.history(dataset), status
+        runs = result.get("runs", [result])
+        focus = next((run for run in runs if run["mode"] == "hybrid"), runs[-1])
+        status = f"{dataset} · {result['n']}문항"
+        return metric_rows(runs), failure_rows(focus["failures"]), self.history(dataset), status
 
     def history(self, dataset: str | None):
         """A matplotlib figure of hit@1/hit@5/MRR over past runs of the dataset (None when there are none)."""
