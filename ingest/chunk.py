@@ -21,14 +21,15 @@ def chunk_document(doc: Document, *, size: int, overlap: int, ingested_at: str |
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for index, (section, text) in enumerate(pieces):
-        key = f"{doc.doc_id}\x00{doc.title}\x00{section}\x00{text}"
+        questions = doc.questions if index == 0 else []
+        key = "\x00".join([doc.doc_id, doc.title, section, text, *questions])  # what the vector is made of
         seen[key] = seen.get(key, 0) + 1  # identical pieces in one document still get distinct ids
         chunk_id = hashlib.sha256(f"{key}\x00{seen[key]}".encode()).hexdigest()[:32]
         chunks.append(
             Chunk(
                 chunk_id=chunk_id, doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source,
                 doc_type=doc.doc_type, category=doc.category, section=section, version=doc.version,
-                updated=doc.updated, aliases=doc.aliases, chunk_index=index, ingested_at=ingested_at,
+                updated=doc.updated, aliases=doc.aliases, questions=questions, chunk_index=index, ingested_at=ingested_at,
                 content_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
             )
         )

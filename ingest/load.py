@@ -145,10 +145,18 @@ def _as_list(value) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
+def _questions(value) -> list[str]:
+    """`questions:` is a YAML list (a question may contain commas) or one question."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else [str(value)]
+    return [str(q).strip() for q in items if str(q).strip()]
+
+
 def _text_document(src: SourceFile, text: str) -> Document:
     meta, body = split_front_matter(text, src.source) if src.path.suffix.lower() != ".txt" else ({}, text)
     title = str(meta.get("title") or _first_heading(body) or src.path.stem).strip()
-    known = {"title", "category", "version", "updated", "aliases", "related", "type"}
+    known = {"title", "category", "version", "updated", "aliases", "related", "questions", "type"}
     return Document(
         doc_id=src.source,
         source=src.source,
@@ -160,6 +168,7 @@ def _text_document(src: SourceFile, text: str) -> Document:
         updated=str(meta.get("updated", "")),
         aliases=_as_list(meta.get("aliases")),
         related=_as_list(meta.get("related")),
+        questions=_questions(meta.get("questions")),
         extra={k: json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
                for k, v in meta.items() if k not in known},
     )

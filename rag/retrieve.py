@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from rag.index import Index
 from rag.keyword import tokenize
-from rag.titles import TitleMatcher
+from rag.titles import TitleMatcher, normalize
 from rag.types import Chunk, Embedder, Hit
 
 Mode = Literal["dense", "bm25", "chars", "hybrid"]
@@ -17,16 +17,18 @@ MODES: tuple[str, ...] = ("dense", "bm25", "chars", "hybrid")
 class Fusion(BaseModel):
     """Weights of the hybrid's signals in weighted reciprocal-rank fusion.
 
-    Tuned on eval/datasets/terms.jsonl and scripts_guidelines.jsonl (see eval/results/BASELINE.md): USE alone is weak on
-    paraphrased Korean insurance questions, so it gets a small weight; the two BM25s carry most of the ranking; a
-    named title or alias helps, but a paraphrase often names a neighbouring term, so it is not allowed to dominate.
+    Chosen by a grid over eval/datasets/terms.jsonl and scripts_guidelines.jsonl (see eval/results/BASELINE.md): USE
+    alone is weak on paraphrased Korean insurance questions, so it gets a small weight; the two BM25s carry most of the
+    ranking, character n-grams the most; a named title or alias helps a little, but paraphrases often name a
+    neighbouring term, so it must not dominate; a small k lets a clear first place count.
     """
 
     dense: float = 0.25
     bm25: float = 1.0
-    chars: float = 1.0
-    title: float = 0.5
-    rrf_k: int = 10
+    chars: float = 2.0
+    title: float = 0.25
+    title_share: float = 1.0  # added x the share of the query the name fills: "고지의무" alone is that term
+    rrf_k: int = 5
 
 
 class Grounding(BaseModel):
@@ -133,8 +135,9 @@ class Retriever:
         if allowed is not None:
             named = [(cid, s) for cid, s in named if cid in allowed]
         if mode == "hybrid" and named:
+            share = min(1.0, named[0][1] / max(1, len(normalize(query))))
             rankings.append(named)
-            weights.append(self.fusion.title)
+            weights.append(self.fusion.title + self.fusion.title_share * share)
         if len(rankings) == 1:
             ranked = rankings[0][:n]
         else:

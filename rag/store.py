@@ -34,7 +34,7 @@ def open_client(path: Path, host: str | None = None, port: int = 8000):
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     """Chroma metadata values must be scalars: lists are joined with '|'."""
-    data = chunk.model_dump(exclude={"text", "chunk_id"})
+    data = chunk.model_dump(exclude={"text", "chunk_id", "questions"})
     data["aliases"] = "|".join(chunk.aliases)
     return data
 

@@ -48,26 +48,29 @@ class TitleMatcher:
 
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
-        return [name for _, _, name in self._spans(normalize(query), keep_common=True)]
+        return [name for _, _, name in self._spans(normalize(query), keep_common=True, bounds=_bounds(query))]
 
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""
         q = normalize(query)
         if not q:
             return []
-        kept = self._spans(q)
+        kept = self._spans(q, bounds=_bounds(query))
         ranked: dict[str, float] = {}
         for start, end, name in kept:
             for cid in self._names[name]:
                 ranked[cid] = max(ranked.get(cid, 0.0), float(end - start))
         return sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)
 
-    def _spans(self, q: str, keep_common: bool = False) -> list[tuple[int, int, str]]:
+    def _spans(self, q: str, keep_common: bool = False, bounds: set[int] = frozenset()) -> list[tuple[int, int, str]]:
         spans = []
         for name in self._names:
             start = q.find(name)
             while start != -1:
-                spans.append((start, start + len(name), name))
+                end = start + len(name)
+                # a two-letter name across words is an accident ("수영 배우는데" holds 영배)
+                if len(name) > 2 or not any(start < b < end for b in bounds):
+                    spans.append((start, end, name))
                 start = q.find(name, start + 1)
         spans.sort(key=lambda s: s[1] - s[0], reverse=True)
         kept: list[tuple[int, int, str]] = []
@@ -78,3 +81,12 @@ class TitleMatcher:
                 continue
             kept.append((start, end, name))
         return kept
+
+
+def _bounds(query: str) -> set[int]:
+    """Offsets in normalize(query) where a new word starts."""
+    bounds, offset = set(), 0
+    for word in query.split():
+        bounds.add(offset)
+        offset += len(normalize(word))
+    return bounds

@@ -20,6 +20,7 @@ class Document(BaseModel):
     updated: str = ""
     aliases: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)  # questions it answers, in users' words (search only)
     extra: dict[str, str] = Field(default_factory=dict)  # other front matter (scenario, product, code …)
 
 
@@ -37,6 +38,7 @@ class Chunk(BaseModel):
     version: str = ""
     updated: str = ""
     aliases: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)  # the document's questions, on its first chunk only
     content_hash: str = ""
     chunk_index: int = 0
     ingested_at: str = ""
@@ -44,11 +46,11 @@ class Chunk(BaseModel):
     def embed_text(self) -> str:
         """What the dense model sees: title and section give a short chunk its context."""
         head = f"{self.title} - {self.section}" if self.section and self.section != self.title else self.title
-        return f"{head}\n{self.text}"
+        return "\n".join([head, self.text, *self.questions])
 
     def keyword_text(self) -> str:
-        """What the keyword index sees: title and aliases count as words of the chunk."""
-        return "\n".join([self.title, " ".join(self.aliases), self.section, self.text])
+        """What the keyword index sees: title, aliases and the questions it answers count as words of the chunk."""
+        return "\n".join([self.title, " ".join(self.aliases), self.section, self.text, *self.questions])
 
 
 class Hit(BaseModel):

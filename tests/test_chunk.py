@@ -50,3 +50,15 @@ def test_repeated_identical_pieces_get_distinct_ids():
     text = "### 점검\n같은 문장이 반복된다. " * 3 + "\n\n### 점검\n" + "같은 문장이 반복된다. " * 3
     chunks = chunk_document(doc("# 제목\n\n" + text * 4), size=100, overlap=0)
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_questions_ride_on_the_first_chunk_and_change_its_id():
+    rules = "\n\n".join(f"## 절 {i}\n" + f"절 {i}의 설명 문장이다. " * 30 for i in range(1, 4))
+    plain = chunk_document(doc(rules), size=400, overlap=40)
+    asked = chunk_document(doc(rules, questions=["설명 절은 몇 개예요?"]), size=400, overlap=40)
+    assert len(asked) == len(plain) > 1
+    assert asked[0].questions == ["설명 절은 몇 개예요?"] and all(c.questions == [] for c in asked[1:])
+    assert "설명 절은 몇 개예요?" in asked[0].embed_text() and "설명 절은 몇 개예요?" in asked[0].keyword_text()
+    assert "몇 개예요" not in asked[0].text  # never quoted as an answer
+    assert asked[0].chunk_id != plain[0].chunk_id  # a new vector is made when the questions change
+    assert [c.chunk_id for c in asked[1:]] == [c.chunk_id for c in plain[1:]]

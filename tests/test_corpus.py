@@ -91,3 +91,14 @@ def test_scripts_cover_the_required_situations():
     for must in ("종신", "정기", "실손", "암", "CI", "치매", "연금", "저축", "어린이", "운전자", "자동차", "화재",
                  "승환", "유병자", "거절", "고령"):
         assert must in text, must
+
+
+def test_every_term_document_lists_questions_in_users_words():
+    problems = []
+    for doc in load_all("terms"):
+        without_title = [q for q in doc.questions if doc.title not in q]
+        if len(doc.questions) < 5 or len(without_title) < 4 or any(not 10 <= len(q) <= 90 for q in doc.questions):
+            problems.append((doc.title, len(doc.questions), len(without_title)))
+        if any(q in doc.text for q in doc.questions):
+            problems.append((doc.title, "a question copied from the body"))
+    assert problems == []

@@ -172,3 +172,20 @@ class CountingEmbedder:
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
+
+
+def test_edited_questions_are_reembedded_and_searchable_but_not_shown(small_corpus, settings, use_embedder):
+    run_ingest([small_corpus], settings, embedder=use_embedder)
+    target = small_corpus / "terms" / "면책기간.md"
+    text = target.read_text(encoding="utf-8")
+    question = "보라색 달력 카드로 보장 대기일을 세는 방법이 있나요, 쿨링플랜?"
+    assert "questions:" in text and question not in text
+    target.write_text(text.replace("questions:\n", f'questions:\n  - "{question}"\n', 1), encoding="utf-8")
+    counting = CountingEmbedder(use_embedder)
+    report = run_ingest([small_corpus], settings, embedder=counting)
+    assert (report.updated, report.chunks_embedded, counting.count) == (1, 1, 1)  # the question changes the vector
+    docs, vectors, keywords = index_state(settings)
+    assert docs == vectors == keywords
+    hit = Retriever(Index(settings), use_embedder).search("쿨링플랜 보라색 달력", k=1).hits[0]
+    assert hit.chunk.title == "면책기간" and question in hit.chunk.questions
+    assert question not in hit.chunk.text  # questions steer search; answers quote only the body

@@ -68,3 +68,12 @@ def test_title_matcher_prefers_the_longest_name_and_ignores_generic_short_ones()
     assert [c for c, _ in m.match("K-ICS 비율")] == ["c-kics"]
     assert [c for c, _ in m.match("고지 의무 위반하면요?")] == ["c-알릴"]
     assert {c for c, _ in m.match("갱신형과 비갱신형 차이")} == {"c-갱신", "c-비갱신"}
+
+
+def test_a_two_letter_alias_does_not_match_across_words():
+    from rag.titles import TitleMatcher
+
+    m = TitleMatcher({"영배": ["c-영업배상"], "실비": ["c-실손"]})
+    assert m.match("수영 배우는데 호흡이 어려워요") == []  # 수영 + 배우는데 holds 영배 only across the space
+    assert [c for c, _ in m.match("영배 가입했어요")] == ["c-영업배상"]
+    assert [c for c, _ in m.match("4세대실비 보험료")] == ["c-실손"]  # inside one word it still counts

@@ -166,3 +166,13 @@ def test_discover_walks_folders_skips_hidden_and_reports_named_unsupported(tmp_p
 def test_decode_prefers_utf8_then_cp949():
     assert decode_text("보장개시일".encode("utf-8"), "x") == "보장개시일"
     assert decode_text("보장개시일".encode("cp949"), "x") == "보장개시일"
+
+
+def test_questions_front_matter_keeps_commas_inside_a_question(tmp_path):
+    text = ("---\ntitle: 연납\nquestions:\n  - \"해마다 한 번에 내면, 깎아 줘요?\"\n  - \"월납이랑 뭐가 달라요?\"\n---\n"
+            "# 연납\n\n1년치 보험료를 한 번에 내는 방식.")
+    path = tmp_path / "연납.md"
+    path.write_text(text, encoding="utf-8")
+    [doc] = load_file(SourceFile(path=path, source="연납.md"), path.read_bytes(), max_bytes=10**6)
+    assert doc.questions == ["해마다 한 번에 내면, 깎아 줘요?", "월납이랑 뭐가 달라요?"]
+    assert "questions" not in doc.extra and "깎아" not in doc.text

@@ -1,5 +1,6 @@
 """Term mission: a partner explains a term in their own words; scored against our definition, with cited feedback."""
 
+import json
 import re
 
 import numpy as np
@@ -22,6 +23,8 @@ ABSOLUTE = re.compile(r"절대|무조건|전부|전액|100\s*%|항상|언제나|
                       r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억])만(?=\s|$|[.,])")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
+MIN_TERMS_TO_IDENTIFY = 30
+IDENTIFIED = {1: 1.0, 2: 0.9, 3: 0.8, 4: 0.6, 5: 0.6}  # the term's rank when searched by the explanation
 GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 필요")]
 
 
@@ -88,8 +91,6 @@ class TermMission:
         self.llm = llm
         self._terms = {d["title"]: d for d in self.docstore.list_docs() if d["doc_type"] == "term"}
         self._names: dict[str, str] = {}
-        import json
-
         for title, doc in self._terms.items():
             for name in [title, *json.loads(doc.get("extra") or "{}").get("aliases", [])]:
                 self._names.setdefault(normalize(name), title)
@@ -157,6 +158,9 @@ class TermMission:
         top = sorted((p.score for p in doc.points), reverse=True)[:2]
         best_point = sum(top) / len(top) if top else 0.0  # two points: one loosely shared word is not relevance
         relevance = 0.3 * relevance + 0.7 * _clamp((best_point - 0.15) / 0.35)
+        identified = self.identify(doc.title, explanation)
+        if identified is not None:
+            relevance = 0.5 * relevance + 0.5 * identified if identified else min(relevance, 0.25)
         weight = {True: 2.0, False: 1.0}
         total = sum(weight["정의" in p.section] for p in doc.points) or 1.0
         covered = sum(weight["정의" in p.section] for p in matched)
@@ -198,6 +202,23 @@ class TermMission:
             if text:
                 result.feedback, result.generator, result.prompt_version = text, self.llm.name, prompt.ref
         return result
+
+    def identify(self, title: str, explanation: str) -> float | None:
+        """How surely the term is found from the explanation alone, its name masked: the reverse-dictionary test.
+
+        An explanation of another term finds that term instead; a short but correct one still finds this one.
+        None when the index holds too few terms for a rank to mean anything.
+        """
+        if len(self._terms) < MIN_TERMS_TO_IDENTIFY:
+            return None
+        doc = self._terms[title]
+        masked = explanation
+        for name in sorted([title, *json.loads(doc.get("extra") or "{}").get("aliases", [])], key=len, reverse=True):
+            masked = masked.replace(name, " ")
+        hits = self.retriever.search(masked, k=20, mode="hybrid", doc_types=["term"], ground=False).hits
+        ranked = list(dict.fromkeys(h.chunk.title for h in hits))
+        rank = ranked.index(title) + 1 if title in ranked else None
+        return IDENTIFIED.get(rank, 0.3 if rank and rank <= 10 else 0.0)
 
     def _misconceptions(self, doc: TermDoc, pieces: list[str], piece_vecs, drop: set[str]) -> list[Misconception]:
         """Clauses that state one of the definition's listed misconceptions rather than its correction.

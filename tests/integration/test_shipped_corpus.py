@@ -123,3 +123,12 @@ def test_eval_smoke_on_a_few_questions(shipped, tmp_path):
     history = (settings.data_dir / "eval" / "history.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(history) >= 4 and json.loads(history[-1])["mode"] == "hybrid"
     assert "hybrid" in lines[-1]
+
+
+def test_term_mission_identifies_the_term_from_a_short_explanation_only(services):
+    mission = services.term_mission
+    assert mission.identify("부담보", "부담보는 예전에 아팠던 부위가 있으면 그 부위는 보장에서 빼고 가입하는 거예요.") >= 0.8
+    other = "자동차 사고로 다른 사람 차나 물건을 망가뜨렸을 때 그 손해를 보험사가 대신 물어 주는 거예요."
+    assert mission.identify("해지환급금", other) == 0.0  # it finds 대물배상, not 해지환급금
+    short = mission.score("부담보", "부담보는 예전에 아팠던 부위가 있으면 그 부위는 보장에서 빼고 가입하는 거예요.")
+    assert short.score > mission.score("부담보", "배당금은 유배당보험에서 남은 이익 일부를 계약자분께 나눠 드리는 돈이에요.").score
