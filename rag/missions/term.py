@@ -90,9 +90,10 @@ class TermMission:
         self.docstore = retriever.index.docstore
         self.llm = llm
         self._terms = {d["title"]: d for d in self.docstore.list_docs() if d["doc_type"] == "term"}
+        self._aliases = {t: json.loads(d.get("extra") or "{}").get("aliases", []) for t, d in self._terms.items()}
         self._names: dict[str, str] = {}
-        for title, doc in self._terms.items():
-            for name in [title, *json.loads(doc.get("extra") or "{}").get("aliases", [])]:
+        for title in self._terms:
+            for name in [title, *self._aliases[title]]:
                 self._names.setdefault(normalize(name), title)
         self.idf = retriever.index.keyword.idf
 
@@ -211,9 +212,8 @@ class TermMission:
         """
         if len(self._terms) < MIN_TERMS_TO_IDENTIFY:
             return None
-        doc = self._terms[title]
         masked = explanation
-        for name in sorted([title, *json.loads(doc.get("extra") or "{}").get("aliases", [])], key=len, reverse=True):
+        for name in sorted([title, *self._aliases[title]], key=len, reverse=True):
             masked = masked.replace(name, " ")
         hits = self.retriever.search(masked, k=20, mode="hybrid", doc_types=["term"], ground=False).hits
         ranked = list(dict.fromkeys(h.chunk.title for h in hits))
