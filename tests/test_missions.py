@@ -99,3 +99,48 @@ def test_script_limits_and_parsing(small_index):
         small_index.conversation_mission.review("고객: " + "보험이 궁금해요. " * 10)  # no partner line
     lines = parse_script("설계사: 안녕하세요\n고객: 네\n설계사: 반갑습니다")
     assert [(u.speaker, u.text) for u in lines] == [("설계사", "안녕하세요"), ("고객", "네"), ("설계사", "반갑습니다")]
+
+
+NEW_WORDINGS = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 변액연금 설계안을 보여 드릴게요.
+고객: 주식 시장이 요즘 불안하던데 괜찮을까요?
+설계사: 시장이 무너져도 처음 넣으신 돈이 깎이는 일은 없다고 보시면 돼요.
+고객: 그래도 매달 내기가 좀 빠듯해요.
+설계사: 계약해 주시면 제 수당에서 매달 3만 원씩 고객님 통장으로 보내 드릴게요."""
+
+NEW_WORDINGS_CLEAN = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 변액연금 설계안을 보여 드릴게요.
+고객: 주식 시장이 요즘 불안하던데 괜찮을까요?
+설계사: 주가가 떨어지면 적립금도 줄어서 넣으신 금액보다 적어질 수 있어요.
+고객: 그래도 매달 내기가 좀 빠듯해요.
+설계사: 제 수당에서 돈을 보내 드리는 건 특별이익이라 해 드릴 수 없어요. 대신 보험료를 낮춘 설계를 보여 드릴게요."""
+
+
+def test_new_wordings_are_found_by_the_classifier_and_their_corrections_are_not(small_index):
+    """Sentences no pattern in compliance.yaml lists (and not in compliance_examples.yaml)."""
+    from rag.missions.statements import EXAMPLES_FILE
+
+    examples = EXAMPLES_FILE.read_text(encoding="utf-8")
+    for line in NEW_WORDINGS.splitlines() + NEW_WORDINGS_CLEAN.splitlines():
+        assert line.split(": ", 1)[1] not in examples
+    result = small_index.conversation_mission.review(NEW_WORDINGS, product="변액")
+    found = {f.code: f for f in result.findings if f.kind == "prohibited"}
+    assert set(found) == {"guarantee", "special_benefit"}
+    for finding in found.values():
+        assert finding.detector == "classifier" and finding.confidence >= 0.95
+        assert NEW_WORDINGS[finding.evidence.start:finding.evidence.end] == finding.evidence.quote
+        assert next(c for c in result.citations if c.n == finding.n).doc_type == "guideline"
+    assert "시장이 무너져도" in found["guarantee"].evidence.quote
+    assert "제 수당에서" in found["special_benefit"].evidence.quote
+    clean = small_index.conversation_mission.review(NEW_WORDINGS_CLEAN, product="변액")
+    assert [f.code for f in clean.findings if f.kind == "prohibited"] == []
+
+
+def test_suggestions_quote_what_a_partner_says_in_a_model_script(small_index):
+    result = small_index.conversation_mission.review(VIOLATING, product="저축")
+    assert result.suggestions
+    chunks = small_index.retriever.index.docstore.get_chunks([c.chunk_id for c in result.citations])
+    by_n = {c.n: chunks[c.chunk_id] for c in result.citations}
+    for suggestion in result.suggestions:
+        chunk = by_n[suggestion.n]
+        assert chunk.doc_type == "script"
+        line = next(line for line in chunk.text.splitlines() if suggestion.text in line)
+        assert line.lstrip().startswith("설계사")

@@ -221,6 +221,7 @@ def cmd_term(args) -> int:
 def cmd_conversation(args) -> int:
     from rag.errors import DocumentError
     from rag.missions.conversation import infer_product
+    from ui import messages as M
 
     services = _services(args)
     try:
@@ -246,7 +247,8 @@ def cmd_conversation(args) -> int:
               + (f" (빠진 것: {', '.join(s.missed)})" if s.missed and s.score is not None else ""))
     for f in result.findings:
         where = f" \"{f.evidence.quote[:60]}\"" if f.evidence else ""
-        print(f"  [{f.n}] {f.rule} {f.message}{where}")
+        how = f" {M.BY_CLASSIFIER.format(p=f.confidence)}" if f.detector == "classifier" else ""
+        print(f"  [{f.n}] {f.rule} {f.message}{where}{how}")
     print(result.feedback)
     for c in result.citations:
         print(f"  [{c.n}] {c.title} ({c.source})")

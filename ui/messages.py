@@ -63,6 +63,7 @@ FINDINGS = "준법 점검"
 NO_FINDINGS = "금지 표현이나 빠진 필수 설명이 발견되지 않았어요."
 MISSING_EXPLANATION = "빠진 필수 설명"
 PROHIBITED = "문제 표현"
+BY_CLASSIFIER = "(문장 분류기 판단, 확신도 {p:.0%})"  # a finding no pattern rule matched
 SUGGESTIONS = "모범 스크립트 제안"
 SCRIPT_VIEW = "내 스크립트 (문제 표현 표시)"
 OVERALL = "총점 {score}점 · {grade} · 상품: {product}"

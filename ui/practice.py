@@ -111,7 +111,9 @@ def conversation_result_html(result, script: str, prefix: str = "conv") -> str:
     findings = "".join(
         f'<li class="{esc(f.kind)}"><b>{esc(M.PROHIBITED if f.kind == "prohibited" else M.MISSING_EXPLANATION)}'
         f"</b> {esc(f.rule)} {esc(f.message)}"
-        + (f' — “{esc(f.evidence.quote)}”' if f.evidence else "") + f" {chip(prefix, f.n, f.rule)}</li>"
+        + (f' — “{esc(f.evidence.quote)}”' if f.evidence else "")
+        + (f" {esc(M.BY_CLASSIFIER.format(p=f.confidence))}" if f.detector == "classifier" else "")
+        + f" {chip(prefix, f.n, f.rule)}</li>"
         for f in result.findings)
     suggestions = "".join(f"<li>{esc(s.text)} {chip(prefix, s.n)}</li>" for s in result.suggestions)
     parts = [f'<div class="score-line" data-score="{result.score}">'

@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from rag.cite import Citation, best_quote
 from rag.errors import InputValidationError
 from rag.missions.common import check_length, llm_feedback
+from rag.missions.statements import get_classifier
 from rag.prompt import load_prompt
+from rag.keyword import tokenize
 from rag.retrieve import Retriever, chunk_label
 from rag.types import Chunk
 
@@ -18,6 +20,7 @@ MIN_CHARS, MAX_CHARS = 50, 3000
 RULES_FILE = Path(__file__).with_name("compliance.yaml")
 SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)
 PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
+PARTNER_LINE = re.compile(r"^\s*(설계사|FC|파트너|상담사)\s*[:：]\s*(.+)$", re.M)
 PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
     (r"유병자|간편심사|간편보험", "유병자"), (r"치매|간병", "간병·치매"), (r"치아", "치아"), (r"CI|중대한 질병", "CI"),
     (r"암\s*보험|암 진단비|^암$", "암"), (r"실손|실비", "실손"), (r"변액", "변액"), (r"연금", "연금"), (r"저축보험", "저축"),
@@ -55,6 +58,8 @@ class Finding(BaseModel):
     message: str
     evidence: Evidence | None = None
     n: int  # citation number of the rule
+    detector: str = "pattern"  # "pattern" (compliance.yaml) or "classifier" (rag/missions/statements.py)
+    confidence: float | None = None  # the classifier's probability
 
 
 class Suggestion(BaseModel):
@@ -119,6 +124,7 @@ class ConversationMission:
         self.llm = llm
         self.rules = load_rules()
         self._rule_chunks = self._index_rules()
+        self._compliant: list[str] | None = None
 
     def _index_rules(self) -> dict[str, Chunk]:
         docstore = self.retriever.index.docstore
@@ -232,7 +238,38 @@ class ConversationMission:
             if hit:
                 findings.append(Finding(code=rule["code"], kind="prohibited", rule=rule["rule"], rule_title="",
                                         message=rule["message"], evidence=hit, n=0))
-        return findings
+        return findings + self._classified(partner, {f.code for f in findings})
+
+    def _classified(self, partner: list[Utterance], found: set[str]) -> list[Finding]:
+        """New wordings of prohibited statements: the classifier's first sentence per code it is very sure of."""
+        threshold = self.rules.get("classifier", {}).get("threshold")
+        classifier = get_classifier(self._model_script_lines()) if threshold else None
+        if classifier is None:
+            return []
+        sentences = [(u, s, start) for u in partner for s, start in _sentences(u.text)]
+        rules = {r["code"]: r for r in self.rules["prohibited"] if r["code"] not in found}
+        findings: dict[str, Finding] = {}
+        for (u, sentence, start), probs in zip(sentences, classifier.predict([s for _, s, _ in sentences])):
+            code, p = max(probs.items(), key=lambda kv: kv[1])
+            rule = rules.get(code)
+            if rule is None or code in findings or p < threshold:
+                continue
+            if rule.get("unless") and re.search(rule["unless"], sentence):
+                continue
+            findings[code] = Finding(code=code, kind="prohibited", rule=rule["rule"], rule_title="",
+                                     message=rule["message"], n=0, detector="classifier", confidence=round(p, 3),
+                                     evidence=Evidence(quote=sentence, start=u.start + start,
+                                                       end=u.start + start + len(sentence)))
+        return list(findings.values())
+
+    def _model_script_lines(self) -> list[str]:
+        """The partner's sentences in the indexed model scripts: compliant examples for the classifier."""
+        if self._compliant is None:
+            docstore = self.retriever.index.docstore
+            chunks = docstore.get_chunks(sorted(docstore.chunk_ids_where(["script"], None))).values()
+            self._compliant = [s for c in chunks for line in _partner_lines(c.text)
+                               for s, _ in _sentences(line) if len(s) >= 8]
+        return self._compliant
 
     def _missing(self, partner_text: str, script: str, product: str, renewable: bool) -> list[Finding]:
         if not re.search(self.rules["closing"], partner_text):
@@ -256,11 +293,14 @@ class ConversationMission:
         out = []
         for finding in findings[:4]:
             query = f"{product} {queries.get(finding.code, finding.message)}".strip()
-            hits = self.retriever.search(query, k=1, doc_types=["script"]).hits
+            hits = self.retriever.search(query, k=5, doc_types=["script"]).hits
             if not hits:
                 continue
-            chunk = hits[0].chunk
-            line = best_quote(query, chunk)
+            # a line the partner says in a model script, not the script's checklist or situation notes
+            chunk, lines = next(((h.chunk, ls) for h in hits if (ls := _partner_lines(h.chunk.text))),
+                                (hits[0].chunk, []))
+            words = set(tokenize(query))
+            line = max(lines, key=lambda s: len(words & set(tokenize(s)))) if lines else best_quote(query, chunk)
             out.append(Suggestion(for_code=finding.code, text=line, n=cite(chunk, line)))
         return out
 
@@ -301,6 +341,11 @@ def score_stages(utterances: list[Utterance], stages: list[dict]) -> list[StageS
                 missed.append(check["label"])
         out.append(StageScore(stage=stage["name"], score=score, met=met, missed=missed, evidence=evidence))
     return out
+
+
+def _partner_lines(text: str) -> list[str]:
+    """What the partner says in a model script: lines labelled 설계사 (FC, 파트너, 상담사), without the label."""
+    return [m.group(2).strip() for m in PARTNER_LINE.finditer(text) if m.group(2).strip()]
 
 
 def _sentences(text: str) -> list[tuple[str, int]]:
