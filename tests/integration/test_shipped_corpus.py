@@ -71,7 +71,8 @@ def test_ask_insurance_question_is_grounded_with_quotes_from_the_cited_chunks(se
         assert citation.quote in chunks[citation.chunk_id].text
 
 
-@pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "이번 주 로또 번호 추천해 줘", "김치찌개 맛있게 끓이는 법"])
+@pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "이번 주 로또 번호 추천해 줘", "김치찌개 맛있게 끓이는 법",
+                                      "너는 누가 만들었어?"])  # one common verb: covered, but too little to ground
 def test_ask_off_domain_is_refused(services, question):
     answer = services.ask(question)
     assert not answer.grounded and answer.citations == []
