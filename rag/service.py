@@ -69,4 +69,5 @@ class Services:
     def warm_up(self) -> None:
         """Load models and indexes before the first user arrives."""
         self.retriever.search("보험", k=1, ground=True)
-        _ = self.term_mission, self.conversation_mission
+        _ = self.term_mission
+        self.conversation_mission.warm_up()

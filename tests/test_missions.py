@@ -144,3 +144,16 @@ def test_suggestions_quote_what_a_partner_says_in_a_model_script(small_index):
         assert chunk.doc_type == "script"
         line = next(line for line in chunk.text.splitlines() if suggestion.text in line)
         assert line.lstrip().startswith("설계사")
+
+
+def test_the_classifier_is_trained_once_per_examples_and_model_scripts(tmp_path):
+    from rag.missions.statements import EXAMPLES_FILE, get_classifier
+
+    first = get_classifier(["고객님 상황부터 여쭤볼게요."])
+    assert get_classifier(["고객님 상황부터 여쭤볼게요."]) is first
+    changed = get_classifier(["고객님 상황부터 여쭤볼게요.", "예시표를 같이 보실까요?"])  # an ingest changed the scripts
+    assert changed is not first and set(changed.codes) == set(first.codes) and "guarantee" in changed.codes
+    assert get_classifier([], path=tmp_path / "missing.yaml") is None
+    edited = tmp_path / "examples.yaml"
+    edited.write_text(EXAMPLES_FILE.read_text(encoding="utf-8").replace("guarantee:", "guarantee_v2:"), "utf-8")
+    assert "guarantee_v2" in get_classifier([], path=edited).codes
