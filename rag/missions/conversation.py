@@ -20,7 +20,6 @@ MIN_CHARS, MAX_CHARS = 50, 3000
 RULES_FILE = Path(__file__).with_name("compliance.yaml")
 SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)
 PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
-PARTNER_LINE = re.compile(r"^\s*(설계사|FC|파트너|상담사)\s*[:：]\s*(.+)$", re.M)
 PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
     (r"유병자|간편심사|간편보험", "유병자"), (r"치매|간병", "간병·치매"), (r"치아", "치아"), (r"CI|중대한 질병", "CI"),
     (r"암\s*보험|암 진단비|^암$", "암"), (r"실손|실비", "실손"), (r"변액", "변액"), (r"연금", "연금"), (r"저축보험", "저축"),
@@ -125,6 +124,7 @@ class ConversationMission:
         self.rules = load_rules()
         self._rule_chunks = self._index_rules()
         self._compliant: list[str] | None = None
+        self._threshold = self.rules.get("classifier", {}).get("threshold")  # None: patterns only
 
     def _index_rules(self) -> dict[str, Chunk]:
         docstore = self.retriever.index.docstore
@@ -242,13 +242,12 @@ class ConversationMission:
 
     def warm_up(self) -> None:
         """Train the statement classifier now rather than on the first review (~1.5 s)."""
-        if self.rules.get("classifier", {}).get("threshold"):
+        if self._threshold:
             get_classifier(self._model_script_lines())
 
     def _classified(self, partner: list[Utterance], found: set[str]) -> list[Finding]:
         """New wordings of prohibited statements: the classifier's first sentence per code it is very sure of."""
-        threshold = self.rules.get("classifier", {}).get("threshold")
-        classifier = get_classifier(self._model_script_lines()) if threshold else None
+        classifier = get_classifier(self._model_script_lines()) if self._threshold else None
         if classifier is None:
             return []
         sentences = [(u, s, start) for u in partner for s, start in _sentences(u.text)]
@@ -257,7 +256,7 @@ class ConversationMission:
         for (u, sentence, start), probs in zip(sentences, classifier.predict([s for _, s, _ in sentences])):
             code, p = max(probs.items(), key=lambda kv: kv[1])
             rule = rules.get(code)
-            if rule is None or code in findings or p < threshold:
+            if rule is None or code in findings or p < self._threshold:
                 continue
             if rule.get("unless") and re.search(rule["unless"], sentence):
                 continue
@@ -350,7 +349,8 @@ def score_stages(utterances: list[Utterance], stages: list[dict]) -> list[StageS
 
 def _partner_lines(text: str) -> list[str]:
     """What the partner says in a model script: lines labelled 설계사 (FC, 파트너, 상담사), without the label."""
-    return [m.group(2).strip() for m in PARTNER_LINE.finditer(text) if m.group(2).strip()]
+    return [line[m.end():].strip() for line in text.splitlines()
+            if (m := SPEAKER.match(line)) and m.group(1) in PARTNER_NAMES and line[m.end():].strip()]
 
 
 def _sentences(text: str) -> list[tuple[str, int]]:
