@@ -6,7 +6,7 @@ from typing import Iterator
 
 from pydantic import BaseModel, Field
 
-from rag.cite import Citation, build_citations, check_citations, renumber
+from rag.cite import Citation, check_citations, cite_claims
 from rag.errors import InputValidationError
 from rag.generate import ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
@@ -100,10 +100,9 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         reason = "no_valid_citation"
     if reason:
         used_generator = fallback or ExtractiveGenerator()
-        text, used = check_citations("".join(used_generator.stream(question, hits)), len(hits))
+        text, _ = check_citations("".join(used_generator.stream(question, hits)), len(hits))
     timings["generate"] = _ms(t)
-    answer = renumber(text, used)
-    citations = build_citations(text, hits, used)
+    answer, citations = cite_claims(text, hits)
     timings["total"] = _ms(started)
     yield Answer(question=question, answer=answer, grounded=bool(citations), citations=citations,
                  generator=generator.name if not reason else f"{used_generator.name} (fallback from {generator.name})",

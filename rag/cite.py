@@ -8,8 +8,11 @@ from rag.keyword import tokenize
 from rag.types import Chunk, Hit
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
-SENTENCE_END = re.compile(r"(?<=[.?!…])[\"'”’)\]]*\s+|\n+")
+SENTENCE_END = re.compile(r"(?<=[.?!…])[\"'”’)\]]*\s+")
+LINE = re.compile(r"[^\n]+")
 MIN_SENTENCE = 8
+SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)  # a line of a dialogue
+PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
 
 
 class Span(BaseModel):
@@ -34,31 +37,44 @@ class Citation(BaseModel):
 
 
 def sentence_spans(text: str) -> list[Span]:
-    """Sentences and list items of a chunk with their exact offsets; headings and very short bits are skipped."""
+    """Sentences and list items of a chunk with their exact offsets; headings (whole lines, "### G08-4. …" included)
+    and very short bits are skipped."""
     spans: list[Span] = []
-    pos = 0
-    for piece in SENTENCE_END.split(text):
-        start = text.find(piece, pos) if piece else -1
-        if start < 0:
+    for line in LINE.finditer(text):
+        if line.group().lstrip().startswith("#"):
             continue
-        pos = start + len(piece)
-        stripped = piece.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        lead = len(piece) - len(piece.lstrip())
-        body = piece.strip()
-        # drop list bullets and the quotes of example lines, keep the words exactly as written
-        offset = len(body) - len(body.lstrip("-*•> \"“'"))
-        body = body[offset:]
-        if len(body) < MIN_SENTENCE:
-            continue
-        begin = start + lead + offset
-        spans.append(Span(start=begin, end=begin + len(body), text=body))
+        pos = line.start()
+        for piece in SENTENCE_END.split(line.group()):
+            start = text.find(piece, pos) if piece else -1
+            if start < 0:
+                continue
+            pos = start + len(piece)
+            body = piece.strip()
+            if not body:
+                continue
+            lead = len(piece) - len(piece.lstrip())
+            # drop list bullets and the quotes of example lines, keep the words exactly as written
+            offset = len(body) - len(body.lstrip("-*•> \"“'"))
+            body = body[offset:]
+            if len(body) < MIN_SENTENCE:
+                continue
+            begin = start + lead + offset
+            spans.append(Span(start=begin, end=begin + len(body), text=body))
     return spans
 
 
+def speaker(text: str, position: int) -> str | None:
+    """Who says the line of `text` that holds `position` (설계사, 고객 …), None outside a dialogue line."""
+    match = SPEAKER.match(text, text.rfind("\n", 0, position) + 1)
+    return match.group(1) if match else None
+
+
 def best_quote(claim: str, chunk: Chunk) -> str:
-    """The chunk sentence that shares the most content words with `claim` (the whole chunk start if none)."""
+    """The claim itself when the chunk holds it word for word, else the chunk sentence that shares the most content
+    words with it (the whole chunk start if none)."""
+    claim = claim.strip()
+    if len(claim) >= MIN_SENTENCE and claim in chunk.text:
+        return claim
     words = set(tokenize(claim))
     best, best_score = None, 0.0
     for span in sentence_spans(chunk.text):
@@ -91,26 +107,63 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), used
 
 
-def renumber(text: str, used: list[int]) -> str:
-    """Renumber markers by order of first use, so the first source cited is always [1]."""
-    mapping = {old: new for new, old in enumerate(used, start=1)}
-    return MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]" if int(m.group(1)) in mapping else "", text)
+LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,2}\])+")
+CLAIM_END = re.compile(r"(?<=[.?!…])\s+|\n+")
 
 
-def claims_citing(text: str, n: int) -> str:
-    """The sentences of `text` that carry marker [n], for finding the quote that supports them."""
-    sentences = re.split(r"(?<=[.?!])\s+|\n+", text)
-    return " ".join(s for s in sentences if f"[{n}]" in s) or text
-
-
-def build_citations(text: str, hits: list[Hit], used: list[int]) -> list[Citation]:
-    """Citation records for the used source numbers (1-based positions in `hits`), numbered by first use."""
+def claim_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each claim: a sentence with the markers that follow it ("…이다. [1] 다음 문장" gives [1] to the
+    first sentence, not the next one)."""
+    spans: list[list[int]] = []
+    pos = 0
+    for match in CLAIM_END.finditer(text):
+        spans.append([pos, match.start()])
+        pos = match.end()
+    spans.append([pos, len(text)])
+    for before, span in zip(spans, spans[1:]):
+        lead = LEADING_MARKERS.match(text, span[0])
+        if lead:
+            before[1] = span[0] = lead.end()
     out = []
-    for new, old in enumerate(used, start=1):
-        hit = hits[old - 1]
-        chunk = hit.chunk
-        out.append(Citation(n=new, chunk_id=chunk.chunk_id, title=chunk.title, source=chunk.source,
-                            doc_type=chunk.doc_type, category=chunk.category, version=chunk.version,
-                            updated=chunk.updated, score=round(hit.score, 4),
-                            quote=best_quote(MARKER.sub("", claims_citing(text, old)), chunk)))
+    for start, end in spans:
+        piece = text[start:end]
+        if piece.strip():
+            out.append((start + len(piece) - len(piece.lstrip()), end))
     return out
+
+
+def cite_claims(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+    """Renumber checked markers by first use and build their citations. A number stands for one span of one source:
+    each claim gets the quote of its source that supports it, so two claims citing different sentences of the same
+    chunk get two numbers, each opening its own quote. `text` must have passed `check_citations`."""
+    numbers: dict[tuple[int, str], int] = {}
+    citations: list[Citation] = []
+    out: list[str] = []
+    pos = 0
+    for start, end in claim_spans(text):
+        claim = MARKER.sub("", text[start:end]).strip()
+        seen: set[int] = set()
+
+        def number(match: re.Match) -> str:
+            hit = hits[int(match.group(1)) - 1]
+            quote = best_quote(claim, hit.chunk)
+            key = (int(match.group(1)), quote)
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                chunk = hit.chunk
+                citations.append(Citation(n=numbers[key], chunk_id=chunk.chunk_id, title=chunk.title,
+                                          source=chunk.source, doc_type=chunk.doc_type, category=chunk.category,
+                                          version=chunk.version, updated=chunk.updated, score=round(hit.score, 4),
+                                          quote=quote))
+            n = numbers[key]
+            if n in seen:  # "[1][1]" or two markers of one quote in a claim: cite it once
+                return ""
+            seen.add(n)
+            return f"[{n}]"
+
+        out.append(text[pos:start])
+        out.append(MARKER.sub(number, text[start:end]))
+        pos = end
+    out.append(text[pos:])
+    cleaned = re.sub(r"[ \t]+([.,?!])", r"\1", "".join(out))
+    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), citations

@@ -3,7 +3,7 @@
 import re
 from typing import Iterator, Protocol
 
-from rag.cite import sentence_spans
+from rag.cite import PARTNER_NAMES, SPEAKER, Span, sentence_spans, speaker
 from rag.errors import UnknownBackendError
 from rag.keyword import tokenize
 from rag.prompt import Prompt, load_prompt
@@ -11,7 +11,10 @@ from rag.retrieve import chunk_label
 from rag.types import Hit
 
 VALID_FORMS = ["extractive", "openai:<model>"]
-DEFINITION_CUE = re.compile(r"뭐|뭔|무슨|뜻|의미|개념|설명|이란|란\b|차이")
+BACKGROUND_SECTIONS = {"상황"}
+BAD_EXAMPLE = ("나쁜 예", "잘못된 예")  # a guideline's example of what not to say
+DEFINITION_CUE = re.compile(r"뭐|뭔|무슨|뜻|의미|개념|이란|란\b|차이|이름|부르")
+HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 
 
 class Generator(Protocol):
@@ -50,14 +53,16 @@ class ExtractiveGenerator:
             chunk = hit.chunk
             named = chunk.title in question or any(a and a in question for a in chunk.aliases)
             for position, span in enumerate(sentence_spans(chunk.text)):
-                tokens = set(tokenize(span.text))
+                sentence = answer_part(chunk.text, span)
+                if not sentence:
+                    continue
+                tokens = set(tokenize(sentence))
                 overlap = len(words & tokens) / (len(words) ** 0.5 * max(len(tokens), 1) ** 0.25 or 1)
                 score = overlap + 0.3 / n
-                if chunk.doc_type == "term" and position == 0 and (wants_definition or named or n == 1):
+                if (chunk.doc_type == "term" and chunk.chunk_index == 0 and position == 0
+                        and (named or n == 1 or (wants_definition and n == 2))):
                     score += 0.6  # a term's first sentence is its definition
-                if span.text.startswith(("오해:", "고객:")):
-                    score -= 0.3  # a misconception or a customer's line is not an answer by itself
-                scored.append((score, n, position, span.text))
+                scored.append((score, n, position, sentence))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         picked: list[tuple[int, str]] = []
         length = 0
@@ -71,6 +76,32 @@ class ExtractiveGenerator:
             picked.append((n, sentence))
             length += len(sentence)
         return picked
+
+
+def section(text: str, position: int) -> str:
+    """The heading of the chunk section that holds `position` ("" before any heading)."""
+    headings = HEADING.findall(text, 0, position)
+    return headings[-1].strip() if headings else ""
+
+
+def answer_part(text: str, span: Span) -> str | None:
+    """What of a chunk sentence can stand in an answer, word for word. A customer's line never does (it is a
+    question or an objection), nor a guideline's bad example, nor a script's setting (it restates the situation, not what to do in it); of
+    "오해: … → 사실: …" only the correction stands; of a partner's line, what is said."""
+    sentence = span.text
+    if section(text, span.start) in BACKGROUND_SECTIONS:
+        return None
+    line = text[text.rfind("\n", 0, span.start) + 1:span.end].lstrip("-*•> ")
+    if line.startswith(BAD_EXAMPLE):
+        return None
+    who = speaker(text, span.start)
+    if who is not None and who not in PARTNER_NAMES:
+        return None
+    if sentence.startswith("오해:"):
+        fact = sentence.find("사실:")
+        return sentence[fact + len("사실:"):].strip() or None if fact >= 0 else None
+    said = SPEAKER.match(sentence)
+    return sentence[said.end():].strip() or None if said else sentence
 
 
 class LLMGenerator:

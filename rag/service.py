@@ -66,8 +66,10 @@ class Services:
         for name in ("term_mission", "conversation_mission"):
             self.__dict__.pop(name, None)
 
-    def warm_up(self) -> None:
-        """Load models and indexes before the first user arrives."""
+    def warm_up(self, missions: bool = True) -> None:
+        """Load models and indexes before the first user arrives (and before a question's time is measured)."""
         self.retriever.search("보험", k=1, ground=True)
+        if not missions:
+            return
         _ = self.term_mission
         self.conversation_mission.warm_up()

@@ -1,5 +1,7 @@
 """`ask` on a real small index: cited extractive answers, refusals, follow-ups, and the citation check."""
 
+import re
+
 import pytest
 
 from rag.answer import Answer, ask, ask_stream
@@ -27,6 +29,25 @@ def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_ind
         if body and not body.rstrip("]").isdigit():
             assert any(body in chunk_text(small_index, c.chunk_id) for c in answer.citations)
     assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.0"
+    # each number opens the very sentence it follows
+    quotes = {c.n: c.quote for c in answer.citations}
+    for claim in re.findall(r"(.+?) \[(\d+)\]\s*", answer.answer):
+        assert quotes[int(claim[1])] == claim[0].strip()
+
+
+def test_extractive_answers_leave_out_customer_lines_bad_examples_and_myths(small_index):
+    """Whatever the question, the answer is made of what partners may say: no customer's line, no guideline's bad
+    example, and of a misconception only its correction."""
+    questions = ["고객이 원금 보장되냐고 물으면 뭐라고 해요?", "갱신형 보험료가 안 오른다고 말해도 돼요?",
+                 "해지환급금은 낸 돈 다 돌려받는 거죠?", "갱신형이랑 비갱신형 차이가 뭐예요?"]
+    for question in questions:
+        answer = ask(question, small_index.retriever, ExtractiveGenerator())
+        assert answer.grounded
+        for citation in answer.citations:
+            text = chunk_text(small_index, citation.chunk_id)
+            line = text[text.rfind("\n", 0, text.index(citation.quote)) + 1:]
+            assert not line.lstrip("-* ").startswith(("고객:", "나쁜 예"))
+            assert not citation.quote.startswith("오해:")
 
 
 @pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "파이썬으로 웹 크롤러 짜는 법 알려줘", "비트코인 지금 사도 돼요?"])

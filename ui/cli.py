@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from rag import __version__
@@ -181,7 +182,14 @@ def _services(args, **overrides):
 
 
 def cmd_ask(args) -> int:
-    answer = _services(args).ask(args.question)
+    from rag.answer import validate_question
+
+    validate_question(args.question)  # a bad question fails before any model loads
+    services = _services(args)
+    started = time.perf_counter()
+    services.warm_up(missions=False)  # so timings_ms measure the question, not loading the models
+    loaded_ms = (time.perf_counter() - started) * 1000
+    answer = services.ask(args.question)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
@@ -194,7 +202,8 @@ def cmd_ask(args) -> int:
         print("  관련 용어: " + ", ".join(answer.suggestions))
     t = answer.timings_ms
     print(f"retrieve {t['retrieve']:.0f} ms, generate {t['generate']:.0f} ms, total {t['total']:.0f} ms "
-          f"({answer.generator}, {answer.prompt_version})", file=sys.stderr)
+          f"({answer.generator}, {answer.prompt_version}; models and indexes loaded in {loaded_ms:.0f} ms)",
+          file=sys.stderr)
     return 0
 
 

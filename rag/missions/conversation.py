@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from rag.cite import Citation, best_quote
+from rag.cite import PARTNER_NAMES, SPEAKER, Citation, best_quote
 from rag.errors import InputValidationError
 from rag.missions.common import check_length, llm_feedback
 from rag.missions.statements import get_classifier
@@ -18,8 +18,6 @@ from rag.types import Chunk
 
 MIN_CHARS, MAX_CHARS = 50, 3000
 RULES_FILE = Path(__file__).with_name("compliance.yaml")
-SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)
-PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
 PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
     (r"유병자|간편심사|간편보험", "유병자"), (r"치매|간병", "간병·치매"), (r"치아", "치아"), (r"CI|중대한 질병", "CI"),
     (r"암\s*보험|암 진단비|^암$", "암"), (r"실손|실비", "실손"), (r"변액", "변액"), (r"연금", "연금"), (r"저축보험", "저축"),
