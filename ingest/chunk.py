@@ -1,10 +1,12 @@
 """Split Documents into Chunks: Markdown-header aware, then recursive with Korean sentence endings."""
 
 import hashlib
+import logging
 from datetime import datetime, timezone
 
 from rag.types import Chunk, Document
 
+log = logging.getLogger(__name__)
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 # Korean prose ends sentences with 다./요./까? before a space; keep the ending with its sentence.
 SEPARATORS = ["\n## ", "\n### ", "\n\n", "\n", "다. ", "요. ", ". ", "? ", "! ", ", ", " ", ""]
@@ -20,8 +22,9 @@ def chunk_document(doc: Document, *, size: int, overlap: int, ingested_at: str |
         pieces = _split(doc.text, size=size, overlap=overlap)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
+    asked = section_questions(doc, [section for section, _ in pieces])
     for index, (section, text) in enumerate(pieces):
-        questions = doc.questions if index == 0 else []
+        questions = asked.get(index, [])
         key = "\x00".join([doc.doc_id, doc.title, section, text, *questions])  # what the vector is made of
         seen[key] = seen.get(key, 0) + 1  # identical pieces in one document still get distinct ids
         chunk_id = hashlib.sha256(f"{key}\x00{seen[key]}".encode()).hexdigest()[:32]
@@ -34,6 +37,24 @@ def chunk_document(doc: Document, *, size: int, overlap: int, ingested_at: str |
             )
         )
     return chunks
+
+
+def section_questions(doc: Document, sections: list[str]) -> dict[int, list[str]]:
+    """Which piece carries which questions: the document's on the first piece, a section's on the first piece of
+    that section. A key names a heading whole or by its start up to a space or a full stop (`G14-4` for
+    "G14-4. 반론 처리: …"); a key that names no heading puts its questions on the first piece, with a warning."""
+    asked: dict[int, list[str]] = {0: list(doc.questions)} if doc.questions else {}
+    if len(sections) == 1:  # one chunk answers everything its document does
+        return {0: [*doc.questions, *(q for qs in doc.section_questions.values() for q in qs)]}
+    for key, questions in doc.section_questions.items():
+        index = next((i for i, section in enumerate(sections)
+                      if section == key or (section.startswith(key) and section[len(key):][:1] in (" ", "."))), None)
+        if index is None:
+            log.warning("%s: questions for section %r, which has no heading of that name; they go with the "
+                        "document's first chunk", doc.source, key)
+            index = 0
+        asked.setdefault(index, []).extend(questions)
+    return asked
 
 
 def _split(text: str, *, size: int, overlap: int) -> list[tuple[str, str]]:

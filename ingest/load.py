@@ -29,15 +29,21 @@ class SourceFile:
         return self.path.read_bytes()
 
 
-def discover(paths: list[Path]) -> tuple[list[SourceFile], list[Path]]:
-    """Supported files under `paths` (recursive, hidden files skipped), and the unsupported ones that were named."""
+def discover(paths: list[Path], anchors: list[Path] = ()) -> tuple[list[SourceFile], list[Path]]:
+    """Supported files under `paths` (recursive, hidden files skipped), and the unsupported ones that were named.
+
+    A file's source name is its path from the folder that holds the named root (`corpus/terms/x.md` for `corpus`),
+    or, inside one of `anchors` (the corpus and uploads folders), from the folder that holds the anchor: so
+    `partners ingest corpus/terms/x.md` names the file as a whole-corpus ingest does, and it stays the same document
+    of the same type."""
     found: dict[Path, SourceFile] = {}
     unsupported: list[Path] = []
+    anchors = [a.resolve() for a in anchors]
     for root in paths:
         root = root.resolve()
         if not root.exists():
             raise DocumentError(f"{root} does not exist. Check the path given to `partners ingest`.")
-        base = root.parent
+        base = next((a.parent for a in anchors if a == root or a in root.parents), root.parent)
         if root.is_file():
             candidates = [root]
         else:
@@ -145,18 +151,23 @@ def _as_list(value) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def _questions(value) -> list[str]:
-    """`questions:` is a YAML list (a question may contain commas) or one question."""
+def _questions(value) -> tuple[list[str], dict[str, list[str]]]:
+    """`questions:` is a YAML list (a question may contain commas) or one question: the questions the document
+    answers. Or a mapping from a section heading (or its rule code, `G14-4`) to the questions that section answers."""
+    if isinstance(value, dict):
+        sections = {str(k).strip(): _questions(v)[0] for k, v in value.items() if str(k).strip()}
+        return [], {k: v for k, v in sections.items() if v}
     if value is None:
-        return []
+        return [], {}
     items = [value] if isinstance(value, str) else value if isinstance(value, list) else [str(value)]
-    return [str(q).strip() for q in items if str(q).strip()]
+    return [str(q).strip() for q in items if str(q).strip()], {}
 
 
 def _text_document(src: SourceFile, text: str) -> Document:
     meta, body = split_front_matter(text, src.source) if src.path.suffix.lower() != ".txt" else ({}, text)
     title = str(meta.get("title") or _first_heading(body) or src.path.stem).strip()
     known = {"title", "category", "version", "updated", "aliases", "related", "questions", "type"}
+    questions, section_questions = _questions(meta.get("questions"))
     return Document(
         doc_id=src.source,
         source=src.source,
@@ -168,7 +179,8 @@ def _text_document(src: SourceFile, text: str) -> Document:
         updated=str(meta.get("updated", "")),
         aliases=_as_list(meta.get("aliases")),
         related=_as_list(meta.get("related")),
-        questions=_questions(meta.get("questions")),
+        questions=questions,
+        section_questions=section_questions,
         extra={k: json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
                for k, v in meta.items() if k not in known},
     )

@@ -103,7 +103,7 @@ def _ingest_locked(paths, settings: Settings, layout: IndexLayout, rebuild: bool
 
 def plan_changes(paths: list[Path], docstore: DocStore, settings: Settings, report: IngestReport, now: str) -> Plan:
     """Compare files on disk with the docstore; fills the counters of `report`."""
-    sources, unsupported = discover(paths)
+    sources, unsupported = discover(paths, settings.ingest_roots())
     for path in unsupported:
         report.failed.append(FailedSource(
             source=str(path), error=f"{path.name}: unsupported file type; use .md .txt .pdf .docx .csv .json .jsonl"))

@@ -144,7 +144,7 @@ class IndexWriter:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         KeywordIndex.build(self.docstore.iter_tokens(), "morph").save(folder / "morph")
-        chars = ((c.chunk_id, char_ngrams(c.keyword_text())) for c in self.docstore.iter_chunks())
+        chars = ((c.chunk_id, char_ngrams(c.char_text())) for c in self.docstore.iter_chunks())
         KeywordIndex.build(chars, "chars").save(folder / "chars")
         self.docstore.set_meta("revision", rev)
         self.docstore.set_meta("bm25_dir", name)

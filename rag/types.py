@@ -21,6 +21,7 @@ class Document(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)  # questions it answers, in users' words (search only)
+    section_questions: dict[str, list[str]] = Field(default_factory=dict)  # heading (or rule code) -> its questions
     extra: dict[str, str] = Field(default_factory=dict)  # other front matter (scenario, product, code …)
 
 
@@ -38,7 +39,8 @@ class Chunk(BaseModel):
     version: str = ""
     updated: str = ""
     aliases: list[str] = Field(default_factory=list)
-    questions: list[str] = Field(default_factory=list)  # the document's questions, on its first chunk only
+    questions: list[str] = Field(default_factory=list)  # the document's questions on its first chunk; a section's
+    # questions on the section's first chunk
     content_hash: str = ""
     chunk_index: int = 0
     ingested_at: str = ""
@@ -51,6 +53,14 @@ class Chunk(BaseModel):
     def keyword_text(self) -> str:
         """What the keyword index sees: title, aliases and the questions it answers count as words of the chunk."""
         return "\n".join([self.title, " ".join(self.aliases), self.section, self.text, *self.questions])
+
+    def char_text(self) -> str:
+        """What the character n-gram index sees: the keyword text, less a script's questions. Those tell customers'
+        situations in everyday words, and on n-grams such words match chunks of every kind (measured: term questions
+        hit@1 .695 with them, .718 without; script and guideline questions .819 / .806)."""
+        if self.doc_type == "script":
+            return "\n".join([self.title, " ".join(self.aliases), self.section, self.text])
+        return self.keyword_text()
 
 
 class Hit(BaseModel):

@@ -62,3 +62,30 @@ def test_questions_ride_on_the_first_chunk_and_change_its_id():
     assert "몇 개예요" not in asked[0].text  # never quoted as an answer
     assert asked[0].chunk_id != plain[0].chunk_id  # a new vector is made when the questions change
     assert [c.chunk_id for c in asked[1:]] == [c.chunk_id for c in plain[1:]]
+
+
+def test_a_section_s_questions_ride_on_that_section_s_first_chunk(caplog):
+    rules = "\n\n".join(f"### G03-{i}. 규칙 {i}\n" + f"규칙 {i}의 설명 문장이다. " * 20 for i in range(1, 4))
+    text = "# G03 부당권유\n\n## 목적\n" + "목적을 설명하는 문장이다. " * 10 + "\n\n## 규칙\n" + rules
+    sections = {"G03-2": ["두 번째 규칙은 뭐예요?"], "목적": ["이 지침은 왜 있어요?"], "없는 절": ["어디로 가요?"]}
+    chunks = chunk_document(doc(text, questions=["문서 질문"], section_questions=sections), size=500, overlap=50)
+    by_section = {c.section: c.questions for c in chunks if c.questions}
+    assert chunks[0].questions[0] == "문서 질문" and "어디로 가요?" in chunks[0].questions  # unknown key: first chunk
+    assert by_section["G03-2. 규칙 2"] == ["두 번째 규칙은 뭐예요?"]
+    assert "이 지침은 왜 있어요?" in by_section["목적"]
+    assert "G03-1. 규칙 1" not in by_section and "G03-3. 규칙 3" not in by_section
+    assert "없는 절" in caplog.text
+
+
+def test_a_one_chunk_document_carries_all_its_section_questions():
+    [chunk] = chunk_document(doc("# 짧은 문서\n\n## 반론 처리\n짧다.", section_questions={"반론 처리": ["비싸다고 하면요?"]}),
+                             size=1500, overlap=150)
+    assert chunk.questions == ["비싸다고 하면요?"]
+
+
+def test_character_ngrams_see_a_term_s_questions_but_not_a_script_s():
+    text = "# 제목\n\n## 반론 처리\n설계사: 공감부터 해요."
+    term = chunk_document(doc(text, doc_type="term", questions=["비싸다고 하면요?"]), size=1500, overlap=0)[0]
+    script = chunk_document(doc(text, doc_type="script", questions=["비싸다고 하면요?"]), size=1500, overlap=0)[0]
+    assert "비싸다고" in term.char_text() and "비싸다고" in term.keyword_text()
+    assert "비싸다고" not in script.char_text() and "비싸다고" in script.keyword_text()

@@ -102,3 +102,21 @@ def test_every_term_document_lists_questions_in_users_words():
         if any(q in doc.text for q in doc.questions):
             problems.append((doc.title, "a question copied from the body"))
     assert problems == []
+
+
+@pytest.mark.parametrize("folder", ["scripts", "guidelines"])
+def test_scripts_and_guidelines_list_questions_per_section_under_real_headings(folder):
+    """Each section's questions are keyed by a heading of the document (a guideline rule by its code), so they ride
+    on that section's chunk; a key naming no heading would silently land on the first chunk."""
+    problems = []
+    for doc in load_all(folder):
+        headings = re.findall(r"^#{2,3} (.+)$", doc.text, re.M)
+        codes = {h.split(".")[0] for h in headings}
+        for key, questions in doc.section_questions.items():
+            if key not in headings and key not in codes:
+                problems.append((doc.source, key, "no such heading"))
+            if any(not 10 <= len(q) <= 90 or q in doc.text for q in questions):
+                problems.append((doc.source, key, "a question too short, too long or copied from the body"))
+        if sum(map(len, doc.section_questions.values())) < 10:
+            problems.append((doc.source, "fewer than 10 questions"))
+    assert problems == []

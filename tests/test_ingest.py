@@ -64,6 +64,19 @@ def test_editing_one_file_reembeds_only_its_chunks(small_corpus, settings, use_e
     assert hits[0].chunk.title == "면책기간" and sentence in hits[0].chunk.text
 
 
+def test_ingesting_one_edited_file_updates_that_document_in_place(small_corpus, settings, use_embedder):
+    """`partners ingest corpus/terms/x.md` after an edit: the same document (same source, still a term) is updated;
+    nothing is added or deleted."""
+    settings = settings.model_copy(update={"corpus_dir": small_corpus})
+    run_ingest([small_corpus], settings, embedder=use_embedder)
+    target = small_corpus / "terms" / "면책기간.md"
+    target.write_text(target.read_text(encoding="utf-8") + "\n면책기간 달력 계산표는 보라색 카드에 있다.\n", encoding="utf-8")
+    report = run_ingest([target], settings, embedder=use_embedder)
+    assert (report.updated, report.added, report.deleted, report.failed) == (1, 0, 0, [])
+    chunks = Index(settings).docstore.chunk_ids_of("corpus/terms/면책기간.md")
+    assert chunks and {c.doc_type for c in Index(settings).docstore.get_chunks(list(chunks)).values()} == {"term"}
+
+
 def test_deleted_document_disappears_from_every_index(small_corpus, settings, use_embedder):
     run_ingest([small_corpus], settings, embedder=use_embedder)
     gone = small_corpus / "guidelines" / "G11_특별이익_제공_금지.md"

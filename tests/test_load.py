@@ -176,3 +176,14 @@ def test_questions_front_matter_keeps_commas_inside_a_question(tmp_path):
     [doc] = load_file(SourceFile(path=path, source="연납.md"), path.read_bytes(), max_bytes=10**6)
     assert doc.questions == ["해마다 한 번에 내면, 깎아 줘요?", "월납이랑 뭐가 달라요?"]
     assert "questions" not in doc.extra and "깎아" not in doc.text
+
+
+def test_questions_front_matter_can_map_sections_to_their_questions(tmp_path):
+    text = ("---\ntitle: 보험료 부담 반론\nquestions:\n  반론 처리:\n    - \"고객이 비싸다고 하면요?\"\n"
+            "  G14-4:\n    - \"반론은 어떤 순서로 받아요?\"\n---\n# 보험료 부담 반론\n\n## 반론 처리\n설계사: 공감부터 해요.\n")
+    path = tmp_path / "s.md"
+    path.write_text(text, encoding="utf-8")
+    [doc] = load_file(SourceFile(path=path, source="corpus/scripts/s.md"), path.read_bytes(), max_bytes=10**6)
+    assert doc.questions == []
+    assert doc.section_questions == {"반론 처리": ["고객이 비싸다고 하면요?"], "G14-4": ["반론은 어떤 순서로 받아요?"]}
+    assert "questions" not in doc.extra
