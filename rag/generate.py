@@ -86,8 +86,8 @@ def section(text: str, position: int) -> str:
 
 def answer_part(text: str, span: Span) -> str | None:
     """What of a chunk sentence can stand in an answer, word for word. A customer's line never does (it is a
-    question or an objection), nor a guideline's bad example, nor a script's setting (it restates the situation, not what to do in it); of
-    "오해: … → 사실: …" only the correction stands; of a partner's line, what is said."""
+    question or an objection), nor a guideline's bad example, nor a script's setting (it tells the situation, not
+    what to do in it); of "오해: … → 사실: …" only the correction stands; of a partner's line, what is said."""
     sentence = span.text
     if section(text, span.start) in BACKGROUND_SECTIONS:
         return None
