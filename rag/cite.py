@@ -35,6 +35,13 @@ class Citation(BaseModel):
     score: float = 0.0
     quote: str  # an exact substring of the chunk's text
 
+    @classmethod
+    def of(cls, n: int, chunk: Chunk, quote: str, score: float = 1.0) -> "Citation":
+        """Citation [n] of `chunk`, with what a reader needs to open it."""
+        return cls(n=n, chunk_id=chunk.chunk_id, title=chunk.title, source=chunk.source, doc_type=chunk.doc_type,
+                   category=chunk.category, version=chunk.version, updated=chunk.updated, score=round(score, 4),
+                   quote=quote)
+
 
 def sentence_spans(text: str) -> list[Span]:
     """Sentences and list items of a chunk with their exact offsets; headings (whole lines, "### G08-4. …" included)
@@ -150,11 +157,7 @@ def cite_claims(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
             key = (int(match.group(1)), quote)
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
-                chunk = hit.chunk
-                citations.append(Citation(n=numbers[key], chunk_id=chunk.chunk_id, title=chunk.title,
-                                          source=chunk.source, doc_type=chunk.doc_type, category=chunk.category,
-                                          version=chunk.version, updated=chunk.updated, score=round(hit.score, 4),
-                                          quote=quote))
+                citations.append(Citation.of(numbers[key], hit.chunk, quote, hit.score))
             n = numbers[key]
             if n in seen:  # "[1][1]" or two markers of one quote in a claim: cite it once
                 return ""

@@ -181,9 +181,7 @@ class ConversationMission:
         def cite(chunk: Chunk, quote: str) -> int:
             if chunk.chunk_id not in numbers:
                 numbers[chunk.chunk_id] = len(numbers) + 1
-                citations.append(Citation(n=numbers[chunk.chunk_id], chunk_id=chunk.chunk_id, title=chunk.title,
-                                          source=chunk.source, doc_type=chunk.doc_type, category=chunk.category,
-                                          version=chunk.version, updated=chunk.updated, score=1.0, quote=quote))
+                citations.append(Citation.of(numbers[chunk.chunk_id], chunk, quote))
             return numbers[chunk.chunk_id]
 
         for finding in findings:

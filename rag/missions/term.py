@@ -184,9 +184,7 @@ class TermMission:
                        else "고객이 손해 보거나 주의할 점을 함께 말해 주세요."),
         ]
         score = max(0, sum(i.score for i in items) - 15 * len(myths))
-        citations = [Citation(n=n, chunk_id=c.chunk_id, title=c.title, source=c.source, doc_type=c.doc_type,
-                              category=c.category, version=c.version, updated=c.updated, score=1.0,
-                              quote=(doc.points[0].text if doc.points else c.text[:120]) if n == 1 else c.text[:120])
+        citations = [Citation.of(n, c, (doc.points[0].text if doc.points else c.text[:120]) if n == 1 else c.text[:120])
                      for n, c in enumerate(doc.chunks, start=1)]
         model_answer = " ".join(f"{t} [{n}]" for t, n in doc.examples[:3]) or (
             f"{doc.points[0].text} [{doc.points[0].n}]" if doc.points else "")
