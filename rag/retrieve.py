@@ -30,7 +30,8 @@ class Fusion(BaseModel):
     bm25: float = 1.0
     chars: float = 2.0
     title: float = 0.25
-    title_share: float = 1.0  # added x the share of the query the name fills: "고지의무" alone is that term
+    title_share: float = 1.0  # added x the share of the query the name fills
+    title_exact: float = 3.0  # the query is a name and nothing else: "고지의무" alone is that term
     rrf_k: int = 5
 
 
@@ -81,7 +82,7 @@ class Retriever:
     """Built once per process (models and indexes loaded once), then called per query."""
 
     def __init__(self, index: Index, embedder: Embedder, *, candidates: int = 30, fusion: Fusion | None = None,
-                 ground_threshold: float = 0.5, reranker=None, rerank_depth: int = 20) -> None:
+                 ground_threshold: float = 0.6, reranker=None, rerank_depth: int = 20) -> None:
         index.check_embedder(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder
@@ -140,7 +141,7 @@ class Retriever:
         if mode == "hybrid" and named:
             share = min(1.0, named[0][1] / max(1, len(normalize(query))))
             rankings.append(named)
-            weights.append(self.fusion.title + self.fusion.title_share * share)
+            weights.append(self.fusion.title + self.fusion.title_share * share + self.fusion.title_exact * (share == 1))
         if len(rankings) == 1:
             ranked = rankings[0][:n]
         else:

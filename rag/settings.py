@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_max_neighbors: int = Field(32, ge=4)
     top_k: int = Field(5, ge=1, le=50)
-    ground_threshold: float = Field(0.5, description="Below this grounding score a question is refused (calibrated).")
+    ground_threshold: float = Field(0.6, description="Below this grounding score a question is refused (calibrated).")
     reranker: str | None = Field(None, description="Optional cross-encoder: `sentence-transformers:<id|path>`.")
     llm: str = Field("extractive", description="`extractive` (offline) or `openai:<model>`.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: vLLM, Ollama /v1, OpenAI.")

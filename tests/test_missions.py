@@ -41,6 +41,15 @@ def test_a_contradiction_is_reported_as_a_misconception(term):
     assert not right.misconceptions and right.score > result.score
 
 
+def test_a_fact_worded_like_its_myth_is_not_a_misconception(term):
+    """Myth "해지하면 낸 보험료는 다 돌려받는다": a clause saying what is deducted states the fact, not the myth."""
+    fact = term.score("해지환급금", "보험을 중도에 해지할 때 그동안 낸 보험료에서 사업비와 위험보험료 등을 빼고 돌려받는 "
+                                  "돈이에요. 초기에 해지하면 낸 돈보다 훨씬 적을 수 있어요.")
+    assert not fact.misconceptions and fact.score >= 50
+    myth = term.score("해지환급금", "해지환급금은 보험을 해지하면 그동안 낸 보험료를 다 돌려받는 돈이에요.")
+    assert myth.misconceptions and myth.score < fact.score
+
+
 def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
     assert term.score("해약환급금", GOOD).term == "해지환급금"
     with pytest.raises(UnknownTermError) as err:

@@ -242,7 +242,10 @@ class TermMission:
                     continue
                 by_cue = bool(ABSOLUTE.search(piece)) and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5)
                                                             or cosine >= 0.7)
-                by_polarity = polarity_differs and lexical >= 0.65 and cosine >= 0.65
+                # a myth that hinges on an absolute word ("다 돌려받는다") is not stated by a clause without one
+                # ("…을 빼고 돌려받는 돈"): that clause states the fact
+                by_polarity = polarity_differs and lexical >= 0.65 and cosine >= 0.65 \
+                    and not (ABSOLUTE.search(myth) and not ABSOLUTE.search(piece))
                 if by_cue or by_polarity:
                     found[piece] = Misconception(claim=piece, correction=fact, n=n)
         return list(found.values())
