@@ -24,8 +24,9 @@ def judged_rows(questions: Path, judgments: Path) -> list[dict]:
     for line in judgments.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
+            best = grades.setdefault(row["id"], {})  # a document graded in two rounds keeps its higher grade
             for source, grade in row["grades"].items():
-                grades.setdefault(row["id"], {})[source] = max(grade, grades.get(row["id"], {}).get(source, 0))
+                best[source] = max(grade, best.get(source, 0))
     rows = []
     for line in questions.read_text(encoding="utf-8").splitlines():
         if not line.strip():
