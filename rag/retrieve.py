@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from rag.index import Index
 from rag.keyword import tokenize
+from rag.settings import Settings
 from rag.titles import TitleMatcher, normalize
 from rag.types import Chunk, Embedder, Hit
 
@@ -82,7 +83,8 @@ class Retriever:
     """Built once per process (models and indexes loaded once), then called per query."""
 
     def __init__(self, index: Index, embedder: Embedder, *, candidates: int = 30, fusion: Fusion | None = None,
-                 ground_threshold: float = 0.6, reranker=None, rerank_depth: int = 20) -> None:
+                 ground_threshold: float = Settings.model_fields["ground_threshold"].default, reranker=None,
+                 rerank_depth: int = 20) -> None:
         index.check_embedder(embedder.name, embedder.dim)
         self.index = index
         self.embedder = embedder

@@ -6,11 +6,14 @@ from eval.judged import DATASETS, judged_rows
 from tests.conftest import ROOT
 
 
+def read(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def test_terms_judged_is_terms_plus_the_judged_documents_and_in_sync():
-    terms = [json.loads(line) for line in (DATASETS / "terms.jsonl").read_text(encoding="utf-8").splitlines()]
+    terms = read(DATASETS / "terms.jsonl")
     rows = judged_rows(DATASETS / "terms.jsonl", DATASETS / "judgments" / "terms.jsonl")
-    shipped = [json.loads(line) for line in (DATASETS / "terms_judged.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert shipped == rows, "terms_judged.jsonl is stale: run `python -m eval.judged`"
+    assert read(DATASETS / "terms_judged.jsonl") == rows, "terms_judged.jsonl is stale: run `python -m eval.judged`"
     assert [r["id"] for r in rows] == [t["id"] for t in terms]
     for row, term in zip(rows, terms):
         assert row["question"] == term["question"]
@@ -20,11 +23,8 @@ def test_terms_judged_is_terms_plus_the_judged_documents_and_in_sync():
 
 
 def test_every_question_was_judged_and_only_graded_two_counts(tmp_path):
-    judgments = [json.loads(line) for line in
-                 (DATASETS / "judgments" / "terms.jsonl").read_text(encoding="utf-8").splitlines()]
-    ids = {j["id"] for j in judgments}
-    terms = [json.loads(line) for line in (DATASETS / "terms.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert ids == {t["id"] for t in terms}
+    judgments = read(DATASETS / "judgments" / "terms.jsonl")
+    assert {j["id"] for j in judgments} == {t["id"] for t in read(DATASETS / "terms.jsonl")}
     assert all(set(j["grades"].values()) <= {0, 1, 2} for j in judgments)
     # a 1 (related) is not relevant; the higher grade wins when a document was judged twice
     (tmp_path / "q.jsonl").write_text('{"id": "a", "question": "q", "gold": ["X"]}\n', encoding="utf-8")

@@ -233,6 +233,9 @@ class TermMission:
         for (myth, fact, n), myth_vec in zip(doc.myths, vecs):
             myth_words = content_words(myth, drop)
             polarity_differs = negated(myth) != negated(fact)
+            # a myth that hinges on an absolute word ("다 돌려받는다") is stated only by a clause that has one too;
+            # "…을 빼고 돌려받는 돈" states the fact
+            myth_absolute = bool(ABSOLUTE.search(myth))
             for piece, pvec in zip(pieces, piece_vecs):
                 if negated(piece) != negated(myth) or piece in found:
                     continue
@@ -240,12 +243,10 @@ class TermMission:
                 cosine = float(pvec @ myth_vec)
                 if _antonym(myth, piece):
                     continue
-                by_cue = bool(ABSOLUTE.search(piece)) and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5)
-                                                            or cosine >= 0.7)
-                # a myth that hinges on an absolute word ("다 돌려받는다") is not stated by a clause without one
-                # ("…을 빼고 돌려받는 돈"): that clause states the fact
-                by_polarity = polarity_differs and lexical >= 0.65 and cosine >= 0.65 \
-                    and not (ABSOLUTE.search(myth) and not ABSOLUTE.search(piece))
+                absolute = bool(ABSOLUTE.search(piece))
+                by_cue = absolute and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5) or cosine >= 0.7)
+                by_polarity = (polarity_differs and lexical >= 0.65 and cosine >= 0.65
+                               and (absolute or not myth_absolute))
                 if by_cue or by_polarity:
                     found[piece] = Misconception(claim=piece, correction=fact, n=n)
         return list(found.values())
