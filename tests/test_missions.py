@@ -50,6 +50,15 @@ def test_a_fact_worded_like_its_myth_is_not_a_misconception(term):
     assert myth.misconceptions and myth.score < fact.score
 
 
+def test_a_clause_nearer_the_correction_than_the_myth_is_not_a_misconception(term):
+    """Myth "면책기간과 감액기간은 같은 것이다", correction "면책기간에는 보험금이 전혀 없고, 감액기간에는 일부(보통
+    50%)가 지급된다": a clause with 만 in it that says the correction must not be read as the myth."""
+    fact = term.score("면책기간", "면책기간에는 보험금이 전혀 없고, 감액기간에는 보통 50%만 나와요. 둘은 다른 거예요.")
+    assert not fact.misconceptions
+    myth = term.score("면책기간", "면책기간과 감액기간은 똑같은 거예요. 가입하고 바로 다 보장돼요.")
+    assert myth.misconceptions and myth.score < fact.score
+
+
 def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
     assert term.score("해약환급금", GOOD).term == "해지환급금"
     with pytest.raises(UnknownTermError) as err:
@@ -166,3 +175,25 @@ def test_the_classifier_is_trained_once_per_examples_and_model_scripts(tmp_path)
     edited = tmp_path / "examples.yaml"
     edited.write_text(EXAMPLES_FILE.read_text(encoding="utf-8").replace("guarantee:", "guarantee_v2:"), "utf-8")
     assert "guarantee_v2" in get_classifier([], path=edited).codes
+
+
+def test_eval_missions_reports_each_held_out_file_apart_from_the_tuning_sets(small_index, tmp_path, monkeypatch):
+    import json
+
+    import eval.missions as missions
+
+    def write(name, rows):
+        (tmp_path / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+    write("term_explanations_a.jsonl", [{"id": "a1", "term": "해지환급금", "grade": "good", "explanation": GOOD}])
+    write("term_explanations_holdout2.jsonl", [
+        {"id": "h1", "term": "해지환급금", "grade": "wrong", "kind": "misconception", "myth_source": "listed",
+         "explanation": "해지환급금은 보험을 해지하면 그동안 낸 보험료를 다 돌려받는 돈이에요."},
+        {"id": "h2", "term": "해지환급금", "grade": "wrong", "kind": "unrelated", "explanation": UNRELATED}])
+    monkeypatch.setattr(missions, "DATASET_DIR", tmp_path)
+    out = missions.evaluate_missions(small_index.retriever)
+    assert out["term_explanations"]["n"] == 1 and out["term_explanations"]["mean_score"]["good"] >= 70
+    held = out["term_explanations_holdout2"]
+    assert held["n"] == 2 and held["mean_score"]["good"] is None and held["mean_score"]["wrong"] <= 30
+    assert held["misconceptions_detected_by_source"] == {"listed": 1.0}
+    assert out["conversation_scripts"]["n"] == 0

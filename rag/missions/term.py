@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from rag.cite import Citation, sentence_spans
 from rag.errors import PartnersError
 from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap)
+from rag.missions.direction import contradicts
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever, chunk_label
 from rag.titles import normalize
@@ -168,6 +169,7 @@ class TermMission:
         completeness = _clamp(covered / (0.6 * total))
 
         myths = self._misconceptions(doc, pieces, piece_vecs, drop)
+        myths += self._reversals(doc, pieces, {m.claim for m in myths})
         accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
         easy_factor = 0.5 + 0.25 * bool(EXAMPLE_CUE.search(explanation)) + 0.25 * (_avg_sentence(explanation) <= 70)
         customer_factor = 0.4 + 0.3 * bool(CUSTOMER_CUE.search(explanation)) + 0.3 * bool(CAVEAT_CUE.search(explanation))
@@ -227,10 +229,10 @@ class TermMission:
         """
         if not pieces or not doc.myths:
             return []
-        texts = [myth for myth, _, _ in doc.myths]
+        texts = [myth for myth, _, _ in doc.myths] + [fact for _, fact, _ in doc.myths]
         vecs = np.array(self.retriever.embedder.embed_documents(texts), dtype=np.float32)
         found: dict[str, Misconception] = {}
-        for (myth, fact, n), myth_vec in zip(doc.myths, vecs):
+        for (myth, fact, n), myth_vec, fact_vec in zip(doc.myths, vecs, vecs[len(doc.myths):]):
             myth_words = content_words(myth, drop)
             polarity_differs = negated(myth) != negated(fact)
             # a myth that hinges on an absolute word ("다 돌려받는다") is stated only by a clause that has one too;
@@ -247,9 +249,26 @@ class TermMission:
                 by_cue = absolute and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5) or cosine >= 0.7)
                 by_polarity = (polarity_differs and lexical >= 0.65 and cosine >= 0.65
                                and (absolute or not myth_absolute))
-                if by_cue or by_polarity:
+                # a clause nearer the correction than the myth states the correction ("한 분만 가입하셔도 가족 전체가
+                # 보장돼요" for the myth "가족 모두 각자 들어야 한다")
+                if (by_cue or by_polarity) and cosine > float(pvec @ fact_vec):
                     found[piece] = Misconception(claim=piece, correction=fact, n=n)
         return list(found.values())
+
+    @staticmethod
+    def _reversals(doc: TermDoc, pieces: list[str], known: set[str]) -> list[Misconception]:
+        """Clauses that relate two quantities of a definition sentence the other way round ("예정이율이 높을수록
+        보험료가 비싸요" against "예정이율이 높으면 보험료가 낮아진다"); see rag/missions/direction.py."""
+        facts = [(p.text, p.n) for p in doc.points] + [(fact, n) for _, fact, n in doc.myths]
+        found: list[Misconception] = []
+        for piece in pieces:
+            if piece in known or any(piece in m.claim or m.claim in piece for m in found):
+                continue
+            for fact, n in facts:
+                if any(contradicts(piece, part) for part in clauses(fact) or [fact]):
+                    found.append(Misconception(claim=piece, correction=fact, n=n))
+                    break
+        return found
 
 
 def _antonym(myth: str, piece: str) -> bool:
