@@ -6,8 +6,9 @@ words countable (낮아지고 -> 낮다, 올라가요 -> 올라가다); a negati
 """
 
 import re
-from itertools import combinations, product
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations, product
 
 from rag.keyword import get_kiwi
 
@@ -23,11 +24,12 @@ LIGHT = {"일", "걱정", "가능성", "리", "염려", "필요", "것", "거", 
 
 @dataclass(frozen=True)
 class Move:
-    subject: frozenset[str]  # the nouns the cue is about (those since the previous cue)
+    subject: frozenset[str]  # the head noun before the cue, and the compound it ends
     sign: int  # +1 up, -1 down
 
 
-def moves(text: str) -> list[Move]:
+@lru_cache(maxsize=4096)  # a term's definition sentences are read again for every explanation
+def moves(text: str) -> tuple[Move, ...]:
     """The direction cues of a clause in order, each with the noun it is about; negations applied.
 
     The subject is the head noun just before the cue (with the compound it ends: 예정+이율 -> 예정이율), so "보험료
@@ -68,10 +70,10 @@ def moves(text: str) -> list[Move]:
             prev_end = tok.start + tok.len
         elif tag.startswith(("VV", "VA")):
             pending_neg, verb = False, True
-    return out
+    return tuple(out)
 
 
-def _pairs(cues: list[Move]) -> list[tuple[Move, Move]]:
+def _pairs(cues: tuple[Move, ...]) -> list[tuple[Move, Move]]:
     """Pairs of cues one chain relates: "A가 높을수록 B가 커져 C가 오른다" relates A-B, B-C and A-C. A cue without a
     subject starts a new statement ("…낮아지고 낮으면 보험료가 올라간다"), so no pair spans it."""
     return [(cues[i], cues[j]) for i, j in combinations(range(len(cues)), 2)
