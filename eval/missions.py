@@ -75,11 +75,12 @@ def eval_scripts(mission: ConversationMission, rows: list[dict]) -> dict:
     }
 
 
-def evaluate_missions(retriever, *, include_holdout: bool = True) -> dict:
+def evaluate_missions(retriever, *, llm=None, include_holdout: bool = True) -> dict:
     """Both mission sets; each held-out file (written after the rules were tuned, never tuned on) is reported
-    separately under its own name."""
-    terms, conversation = TermMission(retriever), ConversationMission(retriever)
+    separately under its own name. With `llm` the term scorer also runs the model's misconception check."""
+    terms, conversation = TermMission(retriever, llm), ConversationMission(retriever, llm)
     out = {
+        "llm": llm.name if llm is not None else None,
         "term_explanations": eval_terms(terms, _tuning("term_explanations")),
         "conversation_scripts": eval_scripts(conversation, _tuning("conversation_scripts")),
     }
@@ -99,17 +100,23 @@ def _tuning(kind: str) -> list[dict]:
 
 
 def summary_lines(result: dict) -> list[str]:
-    lines = []
+    lines = [f"misconceptions also checked by {result['llm']}"] if result.get("llm") else []
     for name, r in result.items():
+        if not isinstance(r, dict):
+            continue
         if "ordered_triples" in r:
             m = r["mean_score"]
             lines.append(f"{name}: n={r['n']} good {m['good']} / partial {m['partial']} / wrong {m['wrong']}; "
-                         f"ordered {r['ordered_triples']:.0%} of {r['triples']} triples; "
-                         f"misconceptions found {r['misconceptions_detected']:.0%}")
+                         f"ordered {_pct(r['ordered_triples'])} of {r['triples']} triples; "
+                         f"misconceptions found {_pct(r['misconceptions_detected'])}")
         else:
-            lines.append(f"{name}: n={r['n']} planted violations found {r['violations_found']:.0%} of {r['planted']}; "
-                         f"clean scripts flagged {r['clean_scripts_flagged']:.0%}")
+            lines.append(f"{name}: n={r['n']} planted violations found {_pct(r['violations_found'])} of "
+                         f"{r['planted']}; clean scripts flagged {_pct(r['clean_scripts_flagged'])}")
     return lines
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
 
 
 def write_json(result: dict, path: Path) -> None:

@@ -205,7 +205,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         from eval.missions import evaluate_missions, summary_lines
         from rag.service import Services
 
-        result = {"dataset": "missions", **evaluate_missions(Services(settings).retriever)}
+        services = Services(settings)
+        result = {"dataset": "missions", **evaluate_missions(services.retriever, llm=services.llm)}
         append_history(settings, result)
         return result, summary_lines({k: v for k, v in result.items() if isinstance(v, dict)})
     if mode not in (*MODES, "all"):

@@ -196,4 +196,5 @@ def test_eval_missions_reports_each_held_out_file_apart_from_the_tuning_sets(sma
     held = out["term_explanations_holdout2"]
     assert held["n"] == 2 and held["mean_score"]["good"] is None and held["mean_score"]["wrong"] <= 30
     assert held["misconceptions_detected_by_source"] == {"listed": 1.0}
-    assert out["conversation_scripts"]["n"] == 0
+    assert out["conversation_scripts"]["n"] == 0 and out["llm"] is None
+    assert len(missions.summary_lines(out)) == 3  # the two term files and the empty script set

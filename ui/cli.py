@@ -219,7 +219,7 @@ def cmd_term(args) -> int:
     for item in result.rubric:
         print(f"  {item.name} {item.score}/{item.max} - {item.reason}")
     for m in result.misconceptions:
-        print(f"  오해: {m.claim} -> {m.correction} [{m.n}]")
+        print(f"  오해{'' if m.by == 'rules' else ' (' + m.by + ')'}: {m.claim} -> {m.correction} [{m.n}]")
     print(result.feedback)
     print(f"모범 답안: {result.model_answer}")
     for c in result.citations:

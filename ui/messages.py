@@ -45,6 +45,7 @@ RUBRIC = "채점 기준"
 MATCHED = "잘 짚은 핵심"
 MISSING = "빠진 핵심"
 MISCONCEPTIONS = "바로잡을 부분"
+FOUND_BY_LLM = "AI 검수"  # a misconception the configured LLM found, not the offline rules
 MODEL_ANSWER = "모범 답안"
 FEEDBACK = "피드백"
 ATTEMPTS = "이번 세션 기록"

@@ -29,7 +29,8 @@ def _items(points, prefix: str, css: str) -> str:
 def term_result_html(result, prefix: str = "term") -> str:
     rubric = "".join(f"<tr><td>{esc(i.name)}</td><td>{i.score}/{i.max}</td><td>{esc(i.reason)}</td></tr>"
                      for i in result.rubric)
-    myths = "".join(f'<li class="myth">“{esc(m.claim)}” → {esc(m.correction)} {chip(prefix, m.n)}</li>'
+    myths = "".join(f'<li class="myth">“{esc(m.claim)}” → {esc(m.correction)} {chip(prefix, m.n)}'
+                    + (f' <span class="by-llm">{esc(M.FOUND_BY_LLM)}</span>' if m.by != "rules" else "") + "</li>"
                     for m in result.misconceptions)
     parts = [f'<div class="score-line" data-score="{result.score}"><span class="score">{result.score}</span>점 · '
              f'{esc(result.grade)} <span class="term-name">{esc(result.term)}</span></div>',

@@ -1,6 +1,7 @@
 """Term mission: a partner explains a term in their own words; scored against our definition, with cited feedback."""
 
 import json
+import logging
 import re
 
 import numpy as np
@@ -10,11 +11,13 @@ from rag.cite import Citation, sentence_spans
 from rag.errors import PartnersError
 from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap)
 from rag.missions.direction import contradicts
+from rag.missions.llm_check import find_misconceptions
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever, chunk_label
 from rag.titles import normalize
 from rag.types import Chunk
 
+log = logging.getLogger(__name__)
 MIN_CHARS, MAX_CHARS = 10, 500
 EXAMPLE_CUE = re.compile(r"예를 들|예컨대|예시|처럼|같은 거|마치|\d")
 CUSTOMER_CUE = re.compile(r"고객님|하시|드려|드릴|세요|시면|셔서|으시|께서")
@@ -56,6 +59,7 @@ class Misconception(BaseModel):
     claim: str  # the partner's words
     correction: str  # what the definition says instead (exact text of the chunk)
     n: int
+    by: str = "rules"  # or the LLM that found it ("openai:<model>"), see rag/missions/llm_check.py
 
 
 class TermResult(BaseModel):
@@ -71,6 +75,8 @@ class TermResult(BaseModel):
     citations: list[Citation]
     generator: str = "extractive"
     prompt_version: str = "term_rubric@1.0"
+    misconception_check: str = "rules"  # "rules+openai:<model>" when the LLM also checked the explanation
+    check_prompt_version: str | None = None
     similarity: float = 0.0
 
 
@@ -170,6 +176,8 @@ class TermMission:
 
         myths = self._misconceptions(doc, pieces, piece_vecs, drop)
         myths += self._reversals(doc, pieces, {m.claim for m in myths})
+        found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
+        myths += found
         accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
         easy_factor = 0.5 + 0.25 * bool(EXAMPLE_CUE.search(explanation)) + 0.25 * (_avg_sentence(explanation) <= 70)
         customer_factor = 0.4 + 0.3 * bool(CUSTOMER_CUE.search(explanation)) + 0.3 * bool(CAVEAT_CUE.search(explanation))
@@ -194,7 +202,9 @@ class TermMission:
                             missing_points=missing, misconceptions=myths, model_answer=model_answer,
                             feedback=_feedback(doc, matched, missing, myths), citations=citations,
                             similarity=round(similarity, 3))
-        if self.llm is not None:
+        if check:
+            result.misconception_check, result.check_prompt_version = f"rules+{self.llm.name}", check
+        if self.llm is not None and llm_up:  # a model that just failed the check is not waited for twice
             prompt = load_prompt("term_feedback")
             sources = [{"n": n, "label": chunk_label(c), "text": c.text} for n, c in enumerate(doc.chunks, start=1)]
             text = llm_feedback(self.llm, prompt, {"term": doc.title, "sources": sources, "explanation": explanation,
@@ -254,6 +264,28 @@ class TermMission:
                 if (by_cue or by_polarity) and cosine > float(pvec @ fact_vec):
                     found[piece] = Misconception(claim=piece, correction=fact, n=n)
         return list(found.values())
+
+    def _llm_misconceptions(self, doc: TermDoc, explanation: str,
+                            known: list[Misconception]) -> tuple[list[Misconception], str | None, bool]:
+        """The contradictions the LLM finds beyond `known` (checked quotes, see llm_check.py), the check's prompt
+        version when the model answered in JSON, and whether the model is up. Without an LLM: nothing, None, False."""
+        from rag.llm import LLMUnavailableError
+
+        if self.llm is None:
+            return [], None, False
+        prompt = load_prompt("term_check")
+        try:
+            found = find_misconceptions(self.llm, prompt, doc.title, doc.chunks, explanation)
+        except LLMUnavailableError as exc:
+            log.warning("misconception check skipped, the rules alone score: %s", exc)
+            return [], None, False
+        if found is None:
+            return [], None, True
+        extra: list[Misconception] = []
+        for claim, correction, n in found:
+            if not any(claim in m.claim or m.claim in claim for m in known + extra):
+                extra.append(Misconception(claim=claim, correction=correction, n=n, by=self.llm.name))
+        return extra, prompt.ref, True
 
     @staticmethod
     def _reversals(doc: TermDoc, pieces: list[str], known: set[str]) -> list[Misconception]:

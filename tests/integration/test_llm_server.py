@@ -1,5 +1,6 @@
 """The real OpenAI-compatible client (llama-index OpenAILike over openai/httpx) against a local scripted server."""
 
+import json
 import time
 
 import pytest
@@ -96,12 +97,63 @@ def test_model_answer_without_valid_citation_falls_back(server, small_index):
     assert answer.citations and "상관없는" not in answer.answer
 
 
+def by_prompt(check: str, feedback: str):
+    """A responder that answers the misconception check (prompt term_check) and the feedback prompt differently."""
+    return lambda body: check if "심사자" in body["messages"][0]["content"] else feedback
+
+
 def test_term_feedback_written_by_the_llm_passes_the_citation_check(server, small_index):
-    server.script({"text": "핵심을 잘 짚었어요 [1]. 초기 해지 손실도 말해 주세요 [1]."})
+    server.script({"responder": by_prompt('{"misconceptions": []}', "핵심을 잘 짚었어요 [1]. 초기 해지 손실도 말해 주세요 [1].")})
     mission = TermMission(small_index.retriever, make_llm(server))
     result = mission.score("해지환급금", "해지하면 돌려받는 돈인데 초기에는 낸 보험료보다 훨씬 적을 수 있어요.")
     assert result.generator == "openai:test-model" and result.prompt_version == "term_feedback@1.0"
     assert result.feedback.startswith("핵심을 잘 짚었어요 [1].")
-    server.script({"text": "출처 없는 피드백 [5]"})
+    server.script({"responder": by_prompt('{"misconceptions": []}', "출처 없는 피드백 [5]")})
     result = TermMission(small_index.retriever, make_llm(server)).score("해지환급금", "해지할 때 돌려받는 돈이에요.")
     assert result.generator == "extractive" and "[1]" in result.feedback
+
+
+SUBTLE = ("해지환급금은 계약을 중간에 해지할 때 보험사에서 돌려받는 돈이에요. 가입하고 1년만 지나면 그때부터는 낸 보험료보다 "
+          "많이 돌려받으실 수 있어요.")
+CLAIM = "가입하고 1년만 지나면 그때부터는 낸 보험료보다 많이 돌려받으실 수 있어요"
+
+
+def test_the_llm_check_finds_a_contradiction_the_rules_miss(server, small_index):
+    offline = TermMission(small_index.retriever).score("해지환급금", SUBTLE)
+    assert offline.misconceptions == [] and offline.misconception_check == "rules"
+    verdict = json.dumps({"misconceptions": [{"claim": CLAIM.replace("1년만 지나면", "1년만  지나면"), "source": 1,
+                                              "correction": "초기에는 낸 보험료보다 적다"}]}, ensure_ascii=False)
+    server.script({"responder": by_prompt("검수 결과입니다.\n" + verdict, "1년이 지나도 원금보다 적을 수 있어요 [1].")})
+    mission = TermMission(small_index.retriever, make_llm(server))
+    result = mission.score("해지환급금", SUBTLE)
+    check = next(r for r in server.requests if "심사자" in r["body"]["messages"][0]["content"])
+    assert SUBTLE in check["body"]["messages"][1]["content"] and "[1]" in check["body"]["messages"][1]["content"]
+    [found] = result.misconceptions
+    assert found.claim == CLAIM and found.by == "openai:test-model" and found.n == 1
+    assert found.correction in mission.load("해지환급금").chunks[0].text  # an exact sentence of the cited chunk
+    assert result.misconception_check == "rules+openai:test-model" and result.check_prompt_version == "term_check@1.0"
+    assert result.score <= offline.score - 15 and result.rubric[0].score <= 5
+    from ui.practice import term_result_html
+
+    assert "AI 검수" in term_result_html(result) and "AI 검수" not in term_result_html(offline)
+
+
+def test_llm_findings_that_quote_nothing_real_are_dropped(server, small_index):
+    offline = TermMission(small_index.retriever).score("해지환급금", SUBTLE)
+    invented = json.dumps({"misconceptions": [{"claim": "갱신형은 보험료가 절대 오르지 않아요", "source": 1},
+                                              {"claim": CLAIM, "source": 9, "correction": "x"}]}, ensure_ascii=False)
+    server.script({"responder": by_prompt(invented, "좋아요 [1].")})
+    result = TermMission(small_index.retriever, make_llm(server)).score("해지환급금", SUBTLE)
+    assert result.misconceptions == [] and result.score == offline.score
+    assert result.misconception_check == "rules+openai:test-model"
+
+
+@pytest.mark.parametrize("behaviour, requests", [({"status": 500}, 1),  # a model down is not asked for feedback too
+                                                 ({"text": "오해가 하나 있어요: 1년 뒤 환급 부분입니다."}, 2)])
+def test_without_a_usable_llm_answer_the_rules_alone_score(server, small_index, behaviour, requests):
+    offline = TermMission(small_index.retriever).score("해지환급금", SUBTLE)
+    server.script(behaviour)
+    result = TermMission(small_index.retriever, make_llm(server, retries=0)).score("해지환급금", SUBTLE)
+    assert result.misconception_check == "rules" and result.check_prompt_version is None
+    assert result.score == offline.score and result.misconceptions == []
+    assert server.chat_requests == requests and result.generator == "extractive"
