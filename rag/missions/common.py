@@ -43,6 +43,13 @@ def overlap(words: list[str], present: set[str], idf: Callable[[str], float]) ->
     return sum(idf(w) for w in words if w in present) / mass if mass > 0 else 0.0
 
 
+def prompt_sources(chunks) -> list[dict]:
+    """Chunks as the prompts number them: [1]..[k] with a label (title, section) and the text."""
+    from rag.retrieve import chunk_label
+
+    return [{"n": n, "label": chunk_label(c), "text": c.text} for n, c in enumerate(chunks, start=1)]
+
+
 def llm_feedback(llm, prompt, values: dict, n_sources: int) -> str | None:
     """Feedback text written by the LLM, citation-checked; None when the model is down or cites nothing valid."""
     from rag.llm import LLMUnavailableError

@@ -12,7 +12,7 @@ import re
 from pydantic import BaseModel, ValidationError
 
 from rag.cite import best_quote
-from rag.retrieve import chunk_label
+from rag.missions.common import prompt_sources
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,7 @@ def find_misconceptions(llm, prompt, term: str, chunks: list[Chunk],
     A claim is kept only if it is a span of the explanation (spacing aside) and `n` numbers a chunk; the correction is
     always an exact sentence of chunk `n`. Raises LLMUnavailableError when the model is down or too slow.
     """
-    sources = [{"n": n, "label": chunk_label(c), "text": c.text} for n, c in enumerate(chunks, start=1)]
-    text = "".join(llm.stream(prompt.render(term=term, sources=sources, explanation=explanation),
+    text = "".join(llm.stream(prompt.render(term=term, sources=prompt_sources(chunks), explanation=explanation),
                               prompt_version=prompt.ref))
     verdict = _parse(text)
     if verdict is None:

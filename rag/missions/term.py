@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 
 from rag.cite import Citation, sentence_spans
 from rag.errors import PartnersError
-from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap)
+from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap,
+                                 prompt_sources)
 from rag.missions.direction import contradicts
 from rag.missions.llm_check import find_misconceptions
 from rag.prompt import load_prompt
-from rag.retrieve import Retriever, chunk_label
+from rag.retrieve import Retriever
 from rag.titles import normalize
 from rag.types import Chunk
 
@@ -206,10 +207,9 @@ class TermMission:
             result.misconception_check, result.check_prompt_version = f"rules+{self.llm.name}", check
         if self.llm is not None and llm_up:  # a model that just failed the check is not waited for twice
             prompt = load_prompt("term_feedback")
-            sources = [{"n": n, "label": chunk_label(c), "text": c.text} for n, c in enumerate(doc.chunks, start=1)]
-            text = llm_feedback(self.llm, prompt, {"term": doc.title, "sources": sources, "explanation": explanation,
-                                                   "score": score, "missing": [p.text for p in missing],
-                                                   "misconceptions": [m.claim for m in myths]}, len(doc.chunks))
+            values = {"term": doc.title, "sources": prompt_sources(doc.chunks), "explanation": explanation,
+                      "score": score, "missing": [p.text for p in missing], "misconceptions": [m.claim for m in myths]}
+            text = llm_feedback(self.llm, prompt, values, len(doc.chunks))
             if text:
                 result.feedback, result.generator, result.prompt_version = text, self.llm.name, prompt.ref
         return result
