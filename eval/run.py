@@ -208,7 +208,7 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         services = Services(settings)
         result = {"dataset": "missions", **evaluate_missions(services.retriever, llm=services.llm)}
         append_history(settings, result)
-        return result, summary_lines({k: v for k, v in result.items() if isinstance(v, dict)})
+        return result, summary_lines(result)
     if mode not in (*MODES, "all"):
         raise PartnersError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} or all.")
     cutoffs = parse_ks(ks)

@@ -205,7 +205,7 @@ class TermMission:
                             similarity=round(similarity, 3))
         if check:
             result.misconception_check, result.check_prompt_version = f"rules+{self.llm.name}", check
-        if self.llm is not None and llm_up:  # a model that just failed the check is not waited for twice
+        if llm_up:  # a model that just failed the check is not waited for twice
             prompt = load_prompt("term_feedback")
             values = {"term": doc.title, "sources": prompt_sources(doc.chunks), "explanation": explanation,
                       "score": score, "missing": [p.text for p in missing], "misconceptions": [m.claim for m in myths]}
