@@ -177,7 +177,7 @@ def measure_queries(settings: Settings, *, queries: int, seed: int = 13, k: int 
         from eval.scale import QueryThreadsEmbedder
 
         retriever.embedder = QueryThreadsEmbedder(retriever.embedder, query_threads)
-    generator = ExtractiveGenerator()
+    generator = ExtractiveGenerator(retriever.embedder)  # as the app builds it (rag.service.Services.extractive)
     for q in load_questions(dataset_path("scripts_guidelines"))[:WARMUP]:
         for mode in QUERY_MODES:
             retriever.search(q.question, k=k, mode=mode)

@@ -209,6 +209,19 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         result = {"dataset": "missions", **evaluate_missions(services.retriever, llm=services.llm)}
         append_history(settings, result)
         return result, summary_lines(result)
+    if what == "answers":
+        from eval.answers import evaluate_answers, load_judged, summary_lines
+        from rag.service import Services
+
+        from rag.answer import ask
+
+        services = Services(settings)  # the extractive writer even with an LLM configured: judged text is verbatim
+        generator = services.extractive
+        result = {"dataset": "answers_judged", "generator": generator.prompt_version,
+                  **evaluate_answers(lambda q: ask(q, services.retriever, generator, k=settings.top_k),
+                                     load_judged())}
+        append_history(settings, {k: v for k, v in result.items() if k != "unjudged"})
+        return result, summary_lines(result)
     if mode not in (*MODES, "all"):
         raise PartnersError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} or all.")
     cutoffs = parse_ks(ks)

@@ -13,6 +13,7 @@ LINE = re.compile(r"[^\n]+")
 MIN_SENTENCE = 8
 SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)  # a line of a dialogue
 PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
+WRAPPING = {('"', '"'), ("“", "”")}
 
 
 class Span(BaseModel):
@@ -61,13 +62,35 @@ def sentence_spans(text: str) -> list[Span]:
                 continue
             lead = len(piece) - len(piece.lstrip())
             # drop list bullets and the quotes of example lines, keep the words exactly as written
-            offset = len(body) - len(body.lstrip("-*•> \"“'"))
+            offset = len(body) - len(body.lstrip("-*•> "))
+            offset += len(unmatched_opening(body[offset:]))
             body = body[offset:]
+            body = body[:len(body) - len(unmatched_closing(body))]
+            if len(body) > 2 and (body[0], body[-1]) in WRAPPING and body[0] not in body[1:-1]:
+                offset, body = offset + 1, body[1:-1]  # a whole line in quotes: an example of what to say
             if len(body) < MIN_SENTENCE:
                 continue
             begin = start + lead + offset
             spans.append(Span(start=begin, end=begin + len(body), text=body))
     return spans
+
+
+def unmatched_opening(body: str) -> str:
+    """The quote mark starting `body` when it opens a quote that closes after it (an example line's first sentence)."""
+    if body[:1] == '"' and body.count('"') % 2 == 1:
+        return '"'
+    if body[:1] in "“‘" and body.count("”" if body[0] == "“" else "’") == 0:
+        return body[0]
+    return ""
+
+
+def unmatched_closing(body: str) -> str:
+    """The quote marks ending `body` that close a quote opened before it ('…고려하셔야 해요."' ends an example)."""
+    tail = body[len(body.rstrip("\"”’")):]
+    if not tail:
+        return ""
+    opened = body.count("“") + body.count("‘") + body[:len(body) - len(tail)].count('"')
+    return tail if opened % 2 == 0 and "“" not in body else ""
 
 
 def speaker(text: str, position: int) -> str | None:

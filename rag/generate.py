@@ -1,20 +1,39 @@
 """Answer generators behind one Protocol: `extractive` (offline, default) and `openai:<model>` (any compatible server)."""
 
 import re
+from functools import lru_cache
 from typing import Iterator, Protocol
+
+import numpy as np
+from pydantic import BaseModel
 
 from rag.cite import PARTNER_NAMES, SPEAKER, Span, sentence_spans, speaker
 from rag.errors import UnknownBackendError
 from rag.keyword import tokenize
 from rag.prompt import Prompt, load_prompt
 from rag.retrieve import chunk_label
-from rag.types import Hit
+from rag.types import Embedder, Hit
 
 VALID_FORMS = ["extractive", "openai:<model>"]
 BACKGROUND_SECTIONS = {"상황"}
 BAD_EXAMPLE = ("나쁜 예", "잘못된 예")  # a guideline's example of what not to say
 DEFINITION_CUE = re.compile(r"뭐|뭔|무슨|뜻|의미|개념|이란|란\b|차이|이름|부르")
 HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
+# a sentence that points back at the one before it; alone in an answer it reads as a fragment
+LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
+SMALL_TALK = {"오프닝", "클로징", "니즈 파악", "계약 후 관리"}  # script stages whose lines greet, ask or wrap up
+
+
+class SentenceWeights(BaseModel):
+    """How the extractive answer ranks sentences. Chosen on blind judgments of candidate answer sentences for 140
+    questions (eval/datasets/answers_judged.jsonl; `partners eval answers`; see eval/results/BASELINE.md)."""
+
+    cosine: float = 0.5  # question-sentence closeness in meaning (when an embedder is given)
+    overlap: float = 0.5  # shared content morphemes
+    rank: float = 0.3  # divided by the source's number
+    definition: float = 0.2  # a term's first sentence, when that term is named or ranked first
+    leans_back: float = 0.3  # starts by pointing at a sentence the answer does not show
+    small_talk: float = 0.3  # a question, or a script's greeting, needs-finding or closing line
 
 
 class Generator(Protocol):
@@ -29,45 +48,65 @@ class Generator(Protocol):
 
 
 class ExtractiveGenerator:
-    """Composes the answer from the sources' best sentences, each followed by its `[n]`; adds no words of its own."""
+    """Composes the answer from the sources' best sentences, each followed by its `[n]`; adds no words of its own.
+
+    A sentence's score: how close it is to the question in meaning (cosine of the embedder's vectors, when one is
+    given), its content-word overlap with the question, its source's rank, a bonus for a term's definition, and a
+    penalty when it leans on a sentence before it ("그러니 …", "이 경우 …"), which the answer would not show.
+    """
 
     name = "extractive"
-    prompt_version = "extractive@1.0"
+    prompt_version = "extractive@1.1"
 
-    def __init__(self, max_sentences: int = 3, max_chars: int = 420, sources: int = 4) -> None:
+    def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 3, max_chars: int = 420,
+                 sources: int = 4, weights: SentenceWeights | None = None) -> None:
+        self.embedder = embedder
         self.max_sentences = max_sentences
         self.max_chars = max_chars
         self.sources = sources
+        self.weights = weights or SentenceWeights()
+        self._vectors = lru_cache(maxsize=4096)(self._embed)  # a chunk's sentences, by their exact texts
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         picked = self.pick(question, hits)
         for i, (n, sentence) in enumerate(picked):
             yield ("" if i == 0 else " ") + f"{sentence} [{n}]"
 
-    def pick(self, question: str, hits: list[Hit]) -> list[tuple[int, str]]:
-        """(source number, sentence) pairs, best first: query-word overlap, source rank, definitions first."""
+    def candidates(self, question: str, hits: list[Hit]) -> list[tuple[float, int, int, str]]:
+        """(score, source number, position, sentence) of every sentence that can stand in an answer, best first."""
+        w = self.weights
         words = set(tokenize(question))
         wants_definition = bool(DEFINITION_CUE.search(question))
+        query = self._query_vector(question)
         scored: list[tuple[float, int, int, str]] = []
         for n, hit in enumerate(hits[: self.sources], start=1):
             chunk = hit.chunk
             named = chunk.title in question or any(a and a in question for a in chunk.aliases)
-            for position, span in enumerate(sentence_spans(chunk.text)):
-                sentence = answer_part(chunk.text, span)
-                if not sentence:
-                    continue
+            parts = [(position, span.start, answer_part(chunk.text, span)) for position, span in
+                     enumerate(sentence_spans(chunk.text))]
+            parts = [part for part in parts if part[2]]
+            closeness = self._closeness(query, tuple(sentence for _, _, sentence in parts))
+            for (position, start, sentence), cosine in zip(parts, closeness):
                 tokens = set(tokenize(sentence))
                 overlap = len(words & tokens) / (len(words) ** 0.5 * max(len(tokens), 1) ** 0.25 or 1)
-                score = overlap + 0.3 / n
+                score = w.overlap * overlap + w.cosine * cosine + w.rank / n
                 if (chunk.doc_type == "term" and chunk.chunk_index == 0 and position == 0
                         and (named or n == 1 or (wants_definition and n == 2))):
-                    score += 0.6  # a term's first sentence is its definition
+                    score += w.definition  # a term's first sentence is its definition
+                if LEANS_BACK.match(sentence):
+                    score -= w.leans_back
+                if sentence.endswith("?") or (chunk.doc_type == "script" and section(chunk.text, start) in SMALL_TALK):
+                    score -= w.small_talk
                 scored.append((score, n, position, sentence))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+        return scored
+
+    def pick(self, question: str, hits: list[Hit]) -> list[tuple[int, str]]:
+        """(source number, sentence) pairs, best first, within the sentence and length limits."""
         picked: list[tuple[int, str]] = []
         length = 0
-        for score, n, _, sentence in scored:
-            if len(picked) >= self.max_sentences or (picked and score <= 0.3 / self.sources):
+        for _, n, _, sentence in self.candidates(question, hits):
+            if len(picked) >= self.max_sentences:
                 break
             if length + len(sentence) > self.max_chars and picked:
                 continue
@@ -76,6 +115,21 @@ class ExtractiveGenerator:
             picked.append((n, sentence))
             length += len(sentence)
         return picked
+
+    def _query_vector(self, question: str):
+        if self.embedder is None:
+            return None
+        vector = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        return vector / (np.linalg.norm(vector) or 1.0)
+
+    def _closeness(self, query, sentences: tuple[str, ...]) -> list[float]:
+        if query is None or not sentences:
+            return [0.0] * len(sentences)
+        return (self._vectors(sentences) @ query).tolist()
+
+    def _embed(self, sentences: tuple[str, ...]):
+        vectors = np.asarray(self.embedder.embed_documents(list(sentences)), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 def section(text: str, position: int) -> str:
@@ -123,11 +177,12 @@ def numbered_sources(hits: list[Hit]) -> list[dict]:
     return [{"n": n, "label": chunk_label(h.chunk), "text": h.chunk.text} for n, h in enumerate(hits, start=1)]
 
 
-def get_generator(settings) -> Generator:
-    """`extractive` or `openai:<model>` (with PARTNERS_LLM_BASE_URL / PARTNERS_LLM_API_KEY)."""
+def get_generator(settings, embedder: Embedder | None = None) -> Generator:
+    """`extractive` (ranking sentences with `embedder` when given) or `openai:<model>` (with PARTNERS_LLM_BASE_URL /
+    PARTNERS_LLM_API_KEY)."""
     spec = settings.llm.strip()
     if spec == "extractive":
-        return ExtractiveGenerator()
+        return ExtractiveGenerator(embedder)
     if spec.startswith("openai:") and spec[len("openai:"):]:
         from rag.llm import build_llm
 

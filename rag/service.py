@@ -32,10 +32,18 @@ class Services:
 
     @cached_property
     def generator(self):
-        from rag.generate import LLMGenerator, get_generator
+        from rag.generate import LLMGenerator
 
         # the LLM client is shared with the missions, so it is built once here rather than by get_generator
-        return LLMGenerator(self.llm) if self.llm is not None else get_generator(self.settings)
+        return LLMGenerator(self.llm) if self.llm is not None else self.extractive
+
+    @cached_property
+    def extractive(self):
+        """The offline answer writer, also the fallback when the LLM is down; ranks sentences with the retriever's
+        embedder (already loaded)."""
+        from rag.generate import ExtractiveGenerator
+
+        return ExtractiveGenerator(self.retriever.embedder)
 
     @cached_property
     def term_mission(self):
@@ -52,13 +60,14 @@ class Services:
     def ask(self, question: str, **kwargs):
         from rag.answer import ask
 
-        return ask(question, self.retriever, self.generator, k=self.settings.top_k, **kwargs)
+        return ask(question, self.retriever, self.generator, k=self.settings.top_k, fallback=self.extractive, **kwargs)
 
     def ask_stream(self, question: str, history: list[str] | None = None):
         """Answer text pieces as they are generated, then the checked Answer (see rag.answer.ask_stream)."""
         from rag.answer import ask_stream
 
-        return ask_stream(question, self.retriever, self.generator, k=self.settings.top_k, history=history)
+        return ask_stream(question, self.retriever, self.generator, k=self.settings.top_k, history=history,
+                          fallback=self.extractive)
 
     def refresh(self) -> None:
         """After an ingest: reopen a rebuilt index, reload term titles, rebuild the missions' term and rule tables."""
@@ -68,7 +77,8 @@ class Services:
 
     def warm_up(self, missions: bool = True) -> None:
         """Load models and indexes before the first user arrives (and before a question's time is measured)."""
-        self.retriever.search("보험", k=1, ground=True)
+        hits = self.retriever.search("보험", k=1, ground=True).hits
+        self.extractive.pick("보험", hits)  # the embedder's document side loads its weights on first use
         if not missions:
             return
         _ = self.term_mission

@@ -76,3 +76,12 @@ def test_speaker_of_a_dialogue_line():
     assert speaker(text, text.index("확실하죠")) == "고객"
     assert speaker(text, text.index("이유를")) == "설계사"
     assert speaker(text, 0) is None
+
+
+def test_quote_marks_of_an_example_are_not_part_of_its_sentences_but_quotes_inside_are():
+    text = ('"갱신형은 요금제 같아요. 그러니 비교해 드릴게요."\n- "원금 보장"이라고 말하지 않는다.\n'
+            "“한 줄 예시예요.”\n“첫 문장이에요. 둘째 문장이에요.”")
+    spans = sentence_spans(text)
+    assert [s.text for s in spans] == ["갱신형은 요금제 같아요.", "그러니 비교해 드릴게요.", '"원금 보장"이라고 말하지 않는다.',
+                                       "한 줄 예시예요.", "첫 문장이에요.", "둘째 문장이에요."]
+    assert all(text[s.start:s.end] == s.text for s in spans)

@@ -1,0 +1,70 @@
+"""`partners eval answers`: how well the extractive answers answer, against blind sentence judgments.
+
+Judges graded the candidate sentences of each question on their own (2 = answers it directly, 1 = relevant background
+or leans on missing context, 0 = off the question). An answer is read sentence by sentence against those grades; a
+sentence nobody graded is reported as unjudged, never counted as right or wrong.
+"""
+
+import json
+from statistics import mean
+
+from eval.run import DATASET_DIR
+from rag.cite import MARKER, claim_spans
+
+DATASET = DATASET_DIR / "answers_judged.jsonl"
+
+
+def load_judged(path=DATASET) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The sentences of an answer without their `[n]` markers."""
+    return [MARKER.sub("", text[start:end]).strip() for start, end in claim_spans(text)]
+
+
+def evaluate_answers(ask, rows: list[dict]) -> dict:
+    """`ask(question) -> Answer`. Shares of answered questions whose first sentence / any sentence answers directly,
+    the mean grade of judged answer sentences, and how many answer sentences were judged at all."""
+    firsts: list[bool] = []
+    anys: list[bool] = []
+    grades: list[int] = []
+    sentences = refused = 0
+    unjudged: list[dict] = []
+    for row in rows:
+        answer = ask(row["question"])
+        if not answer.grounded:
+            refused += 1
+            continue
+        graded = {s["text"]: s["grade"] for s in row["sentences"]}
+        said = answer_sentences(answer.answer)
+        known = [graded.get(s) for s in said]
+        sentences += len(said)
+        grades += [g for g in known if g is not None]
+        unjudged += [{"id": row["id"], "sentence": s} for s, g in zip(said, known) if g is None]
+        firsts.append(bool(known) and known[0] == 2)
+        anys.append(2 in known)
+    return {
+        "n": len(rows),
+        "refused": refused,
+        "first_direct": _share(firsts),
+        "any_direct": _share(anys),
+        "mean_grade": round(mean(grades), 3) if grades else None,
+        "judged": round(1 - len(unjudged) / sentences, 3) if sentences else None,
+        "unjudged": unjudged,
+    }
+
+
+def summary_lines(result: dict) -> list[str]:
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    return [
+        f"answers_judged: {result['n']} questions, {result['refused']} refused ({result['generator']})",
+        f"first sentence answers directly: {pct(result['first_direct'])}; some sentence does: "
+        f"{pct(result['any_direct'])}; mean grade {result['mean_grade']} (0-2)",
+        f"answer sentences judged: {pct(result['judged'])} ({len(result['unjudged'])} unjudged: grade them before "
+        "reading a change as real)",
+    ]
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None

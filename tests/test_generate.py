@@ -1,0 +1,71 @@
+"""The extractive answer's sentence choice: meaning, self-contained sentences, no small talk; and `eval answers`."""
+
+from eval.answers import answer_sentences, evaluate_answers
+from rag.answer import Answer
+from rag.generate import ExtractiveGenerator, SentenceWeights
+from rag.types import Chunk, Hit
+from tests.fakes import HashEmbedder
+
+
+def hit(text: str, title: str = "면책기간", doc_type: str = "term", chunk_index: int = 1) -> Hit:
+    chunk = Chunk(chunk_id=f"{title}-{chunk_index}", doc_id=title, text=text, title=title, source=f"{title}.md",
+                  doc_type=doc_type, chunk_index=chunk_index)
+    return Hit(chunk=chunk, score=1.0)
+
+
+def test_a_sentence_that_leans_on_the_one_before_gives_way_to_one_that_stands_alone():
+    text = ("## 고객에게 설명하는 예시\n"
+            "\"보장은 90일 뒤에 시작돼요. 그러니 암보험을 해지하고 새로 가입하시면 90일이 다시 생겨요.\"\n"
+            "## 핵심 포인트\n- 암보험을 새로 가입하면 면책기간 90일이 새로 생긴다.")
+    question = "암보험을 해지하고 새로 가입하면 90일이 다시 생겨요?"
+    leaning = "그러니 암보험을 해지하고 새로 가입하시면 90일이 다시 생겨요."
+    assert ExtractiveGenerator(max_sentences=1, weights=SentenceWeights(leans_back=0)).pick(
+        question, [hit(text)]) == [(1, leaning)]  # the closer match in words, but "그러니" points at a hidden line
+    assert ExtractiveGenerator(max_sentences=1).pick(question, [hit(text)]) == [
+        (1, "암보험을 새로 가입하면 면책기간 90일이 새로 생긴다.")]
+    # the quoted example's closing mark is not part of its last sentence
+    picked = ExtractiveGenerator(max_sentences=3).pick(question, [hit(text)])
+    assert leaning in [s for _, s in picked] and not any(s.endswith('"') for _, s in picked)
+
+
+def test_script_greetings_and_questions_are_not_answers():
+    text = ("## 오프닝\n설계사: 안녕하세요, 오늘은 실손보험 청구 서류를 같이 챙겨 보려고 해요.\n"
+            "## 상품 설명\n설계사: 실손보험 청구 서류는 진료비 영수증과 진료비 세부내역서가 기본이에요.\n"
+            "설계사: 실손보험 청구 서류 중에 빠진 게 있으신가요?")
+    question, hits = "실손보험 청구 서류는 뭐가 필요해요?", [hit(text, "실손 청구 상담", "script")]
+    plain = ExtractiveGenerator(max_sentences=3, weights=SentenceWeights(small_talk=0)).pick(question, hits)
+    assert plain[0][1] != "실손보험 청구 서류는 진료비 영수증과 진료비 세부내역서가 기본이에요."
+    picked = ExtractiveGenerator(max_sentences=1).pick(question, hits)
+    assert picked == [(1, "실손보험 청구 서류는 진료비 영수증과 진료비 세부내역서가 기본이에요.")]
+
+
+def test_with_an_embedder_the_sentence_closer_in_meaning_wins_and_vectors_are_reused():
+    text = "면책기간 동안 암 진단을 받으면 보험금이 나오지 않는다. 면책기간은 보험회사마다 이름이 조금씩 다르다."
+    question = "면책기간 동안 암 진단을 받으면 보험금이 나와요?"
+    embedder = HashEmbedder()
+    generator = ExtractiveGenerator(embedder, max_sentences=1)
+    assert generator.pick(question, [hit(text)]) == [(1, "면책기간 동안 암 진단을 받으면 보험금이 나오지 않는다.")]
+    generator.pick("면책기간이 뭐예요?", [hit(text)])
+    assert embedder.calls == [2]  # the chunk's two sentences were embedded once, for both questions
+
+
+def test_eval_answers_reads_answers_against_the_judged_sentences():
+    rows = [
+        {"id": "q1", "question": "가", "sentences": [{"text": "직답 문장이다.", "grade": 2},
+                                                    {"text": "배경 문장이다.", "grade": 1}]},
+        {"id": "q2", "question": "나", "sentences": [{"text": "직답 문장이다.", "grade": 2}]},
+        {"id": "q3", "question": "다", "sentences": []},
+    ]
+    texts = {"가": "배경 문장이다. [1] 직답 문장이다. [2]", "나": "직답 문장이다. [1] 새 문장이다. [1]"}
+
+    def ask(question: str) -> Answer:
+        if question not in texts:
+            return Answer(question=question, answer="", grounded=False, generator="extractive", prompt_version="x")
+        return Answer(question=question, answer=texts[question], grounded=True, generator="extractive",
+                      prompt_version="x")
+
+    assert answer_sentences(texts["가"]) == ["배경 문장이다.", "직답 문장이다."]
+    result = evaluate_answers(ask, rows)
+    assert result["refused"] == 1 and result["first_direct"] == 0.5 and result["any_direct"] == 1.0
+    assert result["mean_grade"] == round((1 + 2 + 2) / 3, 3) and result["judged"] == 0.75
+    assert result["unjudged"] == [{"id": "q2", "sentence": "새 문장이다."}]
