@@ -211,9 +211,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         return result, summary_lines(result)
     if what == "answers":
         from eval.answers import evaluate_answers, load_judged, summary_lines
-        from rag.service import Services
-
         from rag.answer import ask
+        from rag.service import Services
 
         services = Services(settings)  # the extractive writer even with an LLM configured: judged text is verbatim
         generator = services.extractive

@@ -20,7 +20,8 @@ BAD_EXAMPLE = ("나쁜 예", "잘못된 예")  # a guideline's example of what n
 DEFINITION_CUE = re.compile(r"뭐|뭔|무슨|뜻|의미|개념|이란|란\b|차이|이름|부르")
 HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 # a sentence that points back at the one before it; alone in an answer it reads as a fragment
-LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
+LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|"
+                        r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
 SMALL_TALK = {"오프닝", "클로징", "니즈 파악", "계약 후 관리"}  # script stages whose lines greet, ask or wrap up
 
 
