@@ -32,17 +32,22 @@ class Services:
 
     @cached_property
     def generator(self):
-        from rag.generate import LLMGenerator
+        """The answer writer PARTNERS_LLM names (an unknown value fails listing the valid forms)."""
+        from rag.generate import LLMGenerator, get_generator
 
         # the LLM client is shared with the missions, so it is built once here rather than by get_generator
-        return LLMGenerator(self.llm) if self.llm is not None else self.extractive
+        if self.llm is not None:
+            return LLMGenerator(self.llm)
+        return get_generator(self.settings, self.retriever.embedder)
 
     @cached_property
     def extractive(self):
         """The offline answer writer, also the fallback when the LLM is down; ranks sentences with the retriever's
-        embedder (already loaded)."""
+        embedder (already loaded) and is the same object as `generator` when that is extractive (one vector cache)."""
         from rag.generate import ExtractiveGenerator
 
+        if isinstance(self.generator, ExtractiveGenerator):
+            return self.generator
         return ExtractiveGenerator(self.retriever.embedder)
 
     @cached_property

@@ -1,8 +1,15 @@
 """The extractive answer's sentence choice: meaning, self-contained sentences, no small talk; and `eval answers`."""
 
+from types import SimpleNamespace
+
+import pytest
+
 from eval.answers import answer_sentences, evaluate_answers
 from rag.answer import Answer
+from rag.errors import UnknownBackendError
 from rag.generate import ExtractiveGenerator, SentenceWeights
+from rag.service import Services
+from rag.settings import Settings
 from rag.types import Chunk, Hit
 from tests.fakes import HashEmbedder
 
@@ -69,3 +76,14 @@ def test_eval_answers_reads_answers_against_the_judged_sentences():
     assert result["refused"] == 1 and result["first_direct"] == 0.5 and result["any_direct"] == 1.0
     assert result["mean_grade"] == round((1 + 2 + 2) / 3, 3) and result["judged"] == 0.75
     assert result["unjudged"] == [{"id": "q2", "sentence": "새 문장이다."}]
+
+
+def test_services_build_one_extractive_writer_and_reject_an_unknown_llm(tmp_path):
+    embedder = HashEmbedder()
+    services = Services(Settings(data_dir=tmp_path, _env_file=None))
+    services.retriever = SimpleNamespace(embedder=embedder)
+    assert services.generator is services.extractive and services.extractive.embedder is embedder
+    wrong = Services(Settings(data_dir=tmp_path, llm="gpt-4", _env_file=None))
+    wrong.retriever = SimpleNamespace(embedder=embedder)
+    with pytest.raises(UnknownBackendError, match="openai:<model>"):
+        _ = wrong.generator
