@@ -7,7 +7,7 @@ from statistics import mean
 
 from eval.run import DATASET_DIR
 from rag.missions.conversation import ConversationMission
-from rag.missions.term import TermMission
+from rag.missions.term import TermMission, UnknownTermError
 
 
 def _rows(pattern: str) -> list[dict]:
@@ -48,6 +48,37 @@ def eval_terms(mission: TermMission, rows: list[dict]) -> dict:
            if by_source else {}),
         "good_with_false_misconception": round(false_myths / goods, 4) if goods else None,
     }
+
+
+def eval_claims(mission: TermMission, rows: list[dict]) -> dict:
+    """Single claims about terms (eval/datasets/term_claims.jsonl): the share of false claims the misconception
+    check catches and of true ones it flags, by kind (a listed myth reworded, a reversed relation, a wrong number, an
+    overgeneralisation, the neighbour's property; a plain fact, a myth named to correct it, a caveat)."""
+    by_kind: dict[tuple[str, str], list[bool]] = {}
+    checks, skipped = set(), set()
+    for row in rows:
+        try:
+            found, check = mission.check(row["term"], row["claim"])
+        except UnknownTermError:  # a term the index no longer holds (its document was removed)
+            skipped.add(row["term"])
+            continue
+        checks.add(check)
+        by_kind.setdefault((row["label"], row["kind"]), []).append(bool(found))
+    share = {label: [f for (lab, _), v in by_kind.items() if lab == label for f in v] for label in ("wrong", "right")}
+    return {
+        "n": sum(map(len, by_kind.values())), "terms": len({r["term"] for r in rows} - skipped),
+        "skipped_terms": sorted(skipped), "checks": sorted(checks),
+        "wrong_caught": round(mean(share["wrong"]), 4) if share["wrong"] else None,
+        "right_flagged": round(mean(share["right"]), 4) if share["right"] else None,
+        "by_kind": {f"{label}/{kind}": {"n": len(v), "flagged": round(mean(v), 4)}
+                    for (label, kind), v in sorted(by_kind.items())},
+    }
+
+
+def evaluate_claims(retriever, *, llm=None) -> dict:
+    """`partners eval claims`; with `llm` the model's misconception check runs on every claim (one call each)."""
+    return {"llm": llm.name if llm is not None else None,
+            "term_claims": eval_claims(TermMission(retriever, llm), _rows("term_claims.jsonl"))}
 
 
 def eval_scripts(mission: ConversationMission, rows: list[dict]) -> dict:
@@ -104,7 +135,13 @@ def summary_lines(result: dict) -> list[str]:
     for name, r in result.items():
         if not isinstance(r, dict):
             continue
-        if "ordered_triples" in r:
+        if "wrong_caught" in r:
+            lines.append(f"{name}: n={r['n']} ({r['terms']} terms, checks {', '.join(r['checks'])}): false claims "
+                         f"caught {_pct(r['wrong_caught'])}, true claims flagged {_pct(r['right_flagged'])}")
+            lines += [f"  {kind}: {_pct(v['flagged'])} of {v['n']}" for kind, v in r["by_kind"].items()]
+            if r["skipped_terms"]:
+                lines.append(f"  skipped, not in the index: {', '.join(r['skipped_terms'])}")
+        elif "ordered_triples" in r:
             m = r["mean_score"]
             lines.append(f"{name}: n={r['n']} good {m['good']} / partial {m['partial']} / wrong {m['wrong']}; "
                          f"ordered {_pct(r['ordered_triples'])} of {r['triples']} triples; "

@@ -209,6 +209,14 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         result = {"dataset": "missions", **evaluate_missions(services.retriever, llm=services.llm)}
         append_history(settings, result)
         return result, summary_lines(result)
+    if what == "claims":
+        from eval.missions import evaluate_claims, summary_lines
+        from rag.service import Services
+
+        services = Services(settings)
+        result = {"dataset": "term_claims", **evaluate_claims(services.retriever, llm=services.llm)}
+        append_history(settings, result)
+        return result, summary_lines(result)
     if what == "answers":
         from eval.answers import evaluate_answers, load_judged, summary_lines
         from rag.answer import ask

@@ -111,6 +111,24 @@ def test_term_and_conversation_commands(capsys, indexed, tmp_path):
     assert code == 0 and {"guarantee", "special_benefit"} <= {f["code"] for f in result["findings"]}
 
 
+def test_eval_claims_json_skips_terms_the_index_lacks_and_records_the_run(capsys, indexed, tmp_path, monkeypatch):
+    import eval.missions as missions
+
+    rows = [{"id": "c1", "term": "갱신형", "label": "wrong", "kind": "listed_myth", "claim": "갱신형은 보험료가 절대 안 올라요."},
+            {"id": "c2", "term": "갱신형", "label": "right", "kind": "plain",
+             "claim": "갱신형은 갱신할 때 나이와 위험률이 반영돼 보험료가 오를 수 있어요."},
+            {"id": "c3", "term": "종신보험", "label": "right", "kind": "plain", "claim": "종신보험은 평생 사망을 보장해요."}]
+    (tmp_path / "term_claims.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                                encoding="utf-8")
+    monkeypatch.setattr(missions, "DATASET_DIR", tmp_path)
+    code, out, _ = run(capsys, "--data-dir", indexed, "eval", "claims", "--json")
+    claims = json.loads(out)["term_claims"]
+    assert code == 0 and claims["n"] == 2 and claims["skipped_terms"] == ["종신보험"]
+    assert claims["wrong_caught"] == 1.0 and claims["right_flagged"] == 0.0
+    history = (tmp_path / "d" / "eval" / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(history[-1])["dataset"] == "term_claims"
+
+
 @pytest.mark.parametrize("argv,message", [
     (["term", "해지환급금", "--explanation", "짧음"], "10-500"),
     (["term", "없는용어입니다", "--explanation", "열 글자가 넘는 설명입니다."], "Closest terms"),

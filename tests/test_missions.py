@@ -59,6 +59,24 @@ def test_a_clause_nearer_the_correction_than_the_myth_is_not_a_misconception(ter
     assert myth.misconceptions and myth.score < fact.score
 
 
+def test_a_clause_denying_the_myth_it_names_is_not_a_misconception(term):
+    """"갱신형이라고 보험료가 절대 안 오르는 건 아니에요" names the myth to deny it; the same words without the denial
+    state it."""
+    found, check = term.check("갱신형", "갱신형이라고 보험료가 절대 안 오르는 건 아니에요.")
+    assert found == [] and check == "rules"
+    found, _ = term.check("갱신형", "갱신형은 보험료가 절대 안 올라요.")
+    assert found and found[0].claim == "갱신형은 보험료가 절대 안 올라요." and found[0].n == 1
+    with pytest.raises(InputValidationError):
+        term.check("갱신형", "안 올라요")
+
+
+def test_dahman_however_is_not_the_absolute_man_only():
+    from rag.missions.term import ABSOLUTE
+
+    assert not ABSOLUTE.search("다만 초기에 해지하시면 손해가 클 수 있어요")
+    assert ABSOLUTE.search("낸 원금만 돌려받으세요") and ABSOLUTE.search("사고 난 차만 보상돼요")
+
+
 def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
     assert term.score("해약환급금", GOOD).term == "해지환급금"
     with pytest.raises(UnknownTermError) as err:
@@ -198,3 +216,26 @@ def test_eval_missions_reports_each_held_out_file_apart_from_the_tuning_sets(sma
     assert held["misconceptions_detected_by_source"] == {"listed": 1.0}
     assert out["conversation_scripts"]["n"] == 0 and out["llm"] is None
     assert len(missions.summary_lines(out)) == 3  # the two term files and the empty script set
+
+
+def test_eval_claims_reports_caught_false_claims_and_flagged_true_ones_by_kind(small_index, tmp_path, monkeypatch):
+    import json
+
+    import eval.missions as missions
+
+    rows = [{"id": "c1", "term": "갱신형", "label": "wrong", "kind": "listed_myth", "claim": "갱신형은 보험료가 절대 안 올라요."},
+            {"id": "c2", "term": "갱신형", "label": "wrong", "kind": "wrong_number",
+             "claim": "갱신형은 갱신할 때마다 보험료가 딱 10%씩만 올라요."},
+            {"id": "c3", "term": "갱신형", "label": "right", "kind": "corrects_myth",
+             "claim": "갱신형이라고 보험료가 절대 안 오르는 건 아니에요."}]
+    (tmp_path / "term_claims.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                                encoding="utf-8")
+    monkeypatch.setattr(missions, "DATASET_DIR", tmp_path)
+    out = missions.evaluate_claims(small_index.retriever)
+    claims = out["term_claims"]
+    assert out["llm"] is None and claims["n"] == 3 and claims["terms"] == 1 and claims["checks"] == ["rules"]
+    assert claims["by_kind"]["wrong/listed_myth"] == {"n": 1, "flagged": 1.0}
+    assert claims["by_kind"]["right/corrects_myth"] == {"n": 1, "flagged": 0.0}
+    assert claims["right_flagged"] == 0.0 and 0.5 <= claims["wrong_caught"] <= 1.0  # the listed myth at least
+    lines = missions.summary_lines(out)
+    assert lines[0].startswith("term_claims: n=3 (1 terms, checks rules)") and len(lines) == 4

@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="LLM cache: HIT/MISS counts or clear")
     p.add_argument("action", choices=["stats", "clear"])
 
-    p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`, `eval answers`); appends to the eval history")
-    p.add_argument("what", nargs="?", choices=["retrieval", "missions", "answers"], default="retrieval")
+    p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`, `eval claims`, `eval answers`); "
+                                    "appends to the eval history")
+    p.add_argument("what", nargs="?", choices=["retrieval", "missions", "claims", "answers"], default="retrieval")
     p.add_argument("--dataset", default="terms",
                    help="a name in eval/datasets (terms, scripts_guidelines, ...) or autorag-ko (brings its corpus)")
     p.add_argument("--questions", type=Path, help="a JSONL question file instead of --dataset")

@@ -25,7 +25,9 @@ CUSTOMER_CUE = re.compile(r"고객님|하시|드려|드릴|세요|시면|셔서|
 CAVEAT_CUE = re.compile(r"손해|불리|주의|조심|적을 수|없을 수|오를 수|달라질|확인|꼭|반드시|다만|단,|하지만|대신")
 # words that turn a true statement into the typical myth: "무조건", "전부 돌려받는다", "두 배", "~만 받는다"
 ABSOLUTE = re.compile(r"절대|무조건|전부|전액|100\s*%|항상|언제나|어떤 경우|다 (돌려|보장|받|나와|주)|똑같이|"
-                      r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억])만(?=\s|$|[.,])")
+                      r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억다])만(?=\s|$|[.,])")
+# "…는 건 아니에요", "…게 아니라": the clause denies the proposition it embeds, i.e. it corrects the myth it names
+DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
 MIN_TERMS_TO_IDENTIFY = 30
@@ -175,10 +177,7 @@ class TermMission:
         covered = sum(weight["정의" in p.section] for p in matched)
         completeness = _clamp(covered / (0.6 * total))
 
-        myths = self._misconceptions(doc, pieces, piece_vecs, drop)
-        myths += self._reversals(doc, pieces, {m.claim for m in myths})
-        found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
-        myths += found
+        myths, check, llm_up = self._find_misconceptions(doc, explanation, pieces, piece_vecs, drop)
         accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
         easy_factor = 0.5 + 0.25 * bool(EXAMPLE_CUE.search(explanation)) + 0.25 * (_avg_sentence(explanation) <= 70)
         customer_factor = 0.4 + 0.3 * bool(CUSTOMER_CUE.search(explanation)) + 0.3 * bool(CAVEAT_CUE.search(explanation))
@@ -214,6 +213,24 @@ class TermMission:
                 result.feedback, result.generator, result.prompt_version = text, self.llm.name, prompt.ref
         return result
 
+    def check(self, term: str, text: str) -> tuple[list[Misconception], str]:
+        """The misconceptions `score` finds in `text` (10-500 characters) and which checks ran ("rules", or
+        "rules+openai:<model>" when the configured LLM answered): `partners eval claims` reads single claims with it."""
+        text = check_length(text, "explanation", MIN_CHARS, MAX_CHARS, "explanation")
+        doc = self.load(self.resolve(term))
+        pieces = clauses(text) or [text]
+        piece_vecs = np.array(self.retriever.embedder.embed_documents(pieces), dtype=np.float32)
+        myths, check, _ = self._find_misconceptions(doc, text, pieces, piece_vecs, set(content_words(doc.title)))
+        return myths, f"rules+{self.llm.name}" if check else "rules"
+
+    def _find_misconceptions(self, doc: TermDoc, explanation: str, pieces: list[str], piece_vecs,
+                             drop: set[str]) -> tuple[list[Misconception], str | None, bool]:
+        """Listed myths, reversed relations, then what the LLM finds beyond them (see _llm_misconceptions)."""
+        myths = self._misconceptions(doc, pieces, piece_vecs, drop)
+        myths += self._reversals(doc, pieces, {m.claim for m in myths})
+        found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
+        return myths + found, check, llm_up
+
     def identify(self, title: str, explanation: str) -> float | None:
         """How surely the term is found from the explanation alone, its name masked: the reverse-dictionary test.
 
@@ -235,7 +252,8 @@ class TermMission:
 
         Myth and fact share most words ("낸 보험료를 다 돌려받는다" vs "낸 보험료보다 적다"), so similarity alone is not
         enough: the clause must also make the myth's claim, i.e. have the myth's polarity where myth and fact differ
-        in polarity, or an absolute word ("무조건", "전부", "두 배", "~만") where they do not.
+        in polarity, or an absolute word ("무조건", "전부", "두 배", "~만") where they do not. A clause that denies what
+        it embeds ("…는 건 아니에요") names the myth to correct it.
         """
         if not pieces or not doc.myths:
             return []
@@ -250,6 +268,8 @@ class TermMission:
             myth_absolute = bool(ABSOLUTE.search(myth))
             for piece, pvec in zip(pieces, piece_vecs):
                 if negated(piece) != negated(myth) or piece in found:
+                    continue
+                if DENIAL.search(piece) and not DENIAL.search(myth):
                     continue
                 lexical = overlap(myth_words, set(content_words(piece)), self.idf)
                 cosine = float(pvec @ myth_vec)
