@@ -201,20 +201,13 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
     Raises:
         PartnersError: unknown dataset or mode, bad --k/--chunking/--fusion, missing corpus folder.
     """
-    if what == "missions":
-        from eval.missions import evaluate_missions, summary_lines
+    if what in ("missions", "claims"):
+        from eval.missions import evaluate_claims, evaluate_missions, summary_lines
         from rag.service import Services
 
         services = Services(settings)
-        result = {"dataset": "missions", **evaluate_missions(services.retriever, llm=services.llm)}
-        append_history(settings, result)
-        return result, summary_lines(result)
-    if what == "claims":
-        from eval.missions import evaluate_claims, summary_lines
-        from rag.service import Services
-
-        services = Services(settings)
-        result = {"dataset": "term_claims", **evaluate_claims(services.retriever, llm=services.llm)}
+        name, evaluate = ("missions", evaluate_missions) if what == "missions" else ("term_claims", evaluate_claims)
+        result = {"dataset": name, **evaluate(services.retriever, llm=services.llm)}
         append_history(settings, result)
         return result, summary_lines(result)
     if what == "answers":

@@ -220,8 +220,8 @@ class TermMission:
         doc = self.load(self.resolve(term))
         pieces = clauses(text) or [text]
         piece_vecs = np.array(self.retriever.embedder.embed_documents(pieces), dtype=np.float32)
-        myths, check, _ = self._find_misconceptions(doc, text, pieces, piece_vecs, set(content_words(doc.title)))
-        return myths, f"rules+{self.llm.name}" if check else "rules"
+        myths, llm_checked, _ = self._find_misconceptions(doc, text, pieces, piece_vecs, set(content_words(doc.title)))
+        return myths, f"rules+{self.llm.name}" if llm_checked else "rules"
 
     def _find_misconceptions(self, doc: TermDoc, explanation: str, pieces: list[str], piece_vecs,
                              drop: set[str]) -> tuple[list[Misconception], str | None, bool]:
