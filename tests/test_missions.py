@@ -77,6 +77,13 @@ def test_dahman_however_is_not_the_absolute_man_only():
     assert ABSOLUTE.search("낸 원금만 돌려받으세요") and ABSOLUTE.search("사고 난 차만 보상돼요")
 
 
+def test_a_prohibition_and_the_name_jeonbu_insurance_are_not_myth_cues():
+    from rag.missions.term import ABSOLUTE, DENIAL
+
+    assert DENIAL.search("병력은 중개사에게 말로만 하지 마시고 청약서에 적으세요")
+    assert not ABSOLUTE.search("가입금액이 보험가액과 같으면 전부보험이에요") and ABSOLUTE.search("전부 돌려받아요")
+
+
 def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
     assert term.score("해약환급금", GOOD).term == "해지환급금"
     with pytest.raises(UnknownTermError) as err:

@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+from functools import partial
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -13,6 +14,7 @@ from rag.missions.common import (bigram_containment, check_length, clauses, cont
                                  prompt_sources)
 from rag.missions.direction import contradicts
 from rag.missions.llm_check import find_misconceptions
+from rag.missions.unsupported import overclaims, wrong_numbers
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever
 from rag.titles import normalize
@@ -24,10 +26,10 @@ EXAMPLE_CUE = re.compile(r"예를 들|예컨대|예시|처럼|같은 거|마치|
 CUSTOMER_CUE = re.compile(r"고객님|하시|드려|드릴|세요|시면|셔서|으시|께서")
 CAVEAT_CUE = re.compile(r"손해|불리|주의|조심|적을 수|없을 수|오를 수|달라질|확인|꼭|반드시|다만|단,|하지만|대신")
 # words that turn a true statement into the typical myth: "무조건", "전부 돌려받는다", "두 배", "~만 받는다"
-ABSOLUTE = re.compile(r"절대|무조건|전부|전액|100\s*%|항상|언제나|어떤 경우|다 (돌려|보장|받|나와|주)|똑같이|"
+ABSOLUTE = re.compile(r"절대|무조건|전부(?!보험)|전액|100\s*%|항상|언제나|어떤 경우|다 (돌려|보장|받|나와|주)|똑같이|"
                       r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억다])만(?=\s|$|[.,])")
 # "…는 건 아니에요", "…게 아니라": the clause denies the proposition it embeds, i.e. it corrects the myth it names
-DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니")
+DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니|하지 마|마세요|마시고")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
 MIN_TERMS_TO_IDENTIFY = 30
@@ -225,9 +227,11 @@ class TermMission:
 
     def _find_misconceptions(self, doc: TermDoc, explanation: str, pieces: list[str], piece_vecs,
                              drop: set[str]) -> tuple[list[Misconception], str | None, bool]:
-        """Listed myths, reversed relations, then what the LLM finds beyond them (see _llm_misconceptions)."""
+        """Listed myths, reversed relations, numbers and universals the document does not give, then what the LLM
+        finds beyond them (see _llm_misconceptions)."""
         myths = self._misconceptions(doc, pieces, piece_vecs, drop)
         myths += self._reversals(doc, pieces, {m.claim for m in myths})
+        myths += self._unsupported(doc, explanation, pieces, {m.claim for m in myths}, drop)
         found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
         return myths + found, check, llm_up
 
@@ -320,6 +324,22 @@ class TermMission:
                 if any(contradicts(piece, part) for part in clauses(fact) or [fact]):
                     found.append(Misconception(claim=piece, correction=fact, n=n))
                     break
+        return found
+
+
+    def _unsupported(self, doc: TermDoc, text: str, pieces: list[str], known: set[str],
+                     drop: set[str]) -> list[Misconception]:
+        """Clauses with a number the document does not give, or an "always" it does not say (unsupported.py); the
+        correction is the document's sentence about the same thing."""
+        facts = [(p.text, p.n) for p in doc.points] + [(fact, n) for _, fact, n in doc.myths]
+        words = partial(content_words, drop=drop)
+        document = "\n".join(c.text for c in doc.chunks)
+        names = [doc.title, *self._aliases[doc.title]]
+        found: list[Misconception] = []
+        for piece, correction, n in (wrong_numbers(text, pieces, document, facts, words, self.idf)
+                                     + overclaims(pieces, facts + doc.examples, words, self.idf, names)):
+            if not any(piece in k or k in piece for k in known | {m.claim for m in found}):
+                found.append(Misconception(claim=piece, correction=correction, n=n))
         return found
 
 
