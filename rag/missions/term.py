@@ -326,7 +326,6 @@ class TermMission:
                     break
         return found
 
-
     def _unsupported(self, doc: TermDoc, text: str, pieces: list[str], known: set[str],
                      drop: set[str]) -> list[Misconception]:
         """Clauses with a number the document does not give, or an "always" it does not say (unsupported.py); the

@@ -78,6 +78,7 @@ def overclaims(pieces: Iterable[str], sentences: list[tuple[str, int]], words: C
     ("무조건", "어떤 경우에도", "다 똑같이") where no universal sentence of the document shares its words. The term's
     `names` are not read for universal words ("전부보험")."""
     names = sorted(names, key=len, reverse=True)
+    sentence_words: list[set[str]] = []  # tokenized once, when the first clause needs them
     found = []
     for piece in pieces:
         bare = QUOTED.sub(" ", piece)
@@ -85,12 +86,13 @@ def overclaims(pieces: Iterable[str], sentences: list[tuple[str, int]], words: C
             bare = bare.replace(name, " ")
         if not UNIVERSAL.search(bare) or any(p.search(bare) for p in (HEDGED, CONDITIONAL, COLLECTIVE)):
             continue
-        said = set(words(piece))
-        if any(UNIVERSAL_SOURCE.search(s) and overlap(words(piece), set(words(s)), idf) >= SUPPORTED_AT
-               for s, _ in sentences):
+        sentence_words = sentence_words or [set(words(s)) for s, _ in sentences]
+        said = words(piece)
+        if any(UNIVERSAL_SOURCE.search(s) and overlap(said, present, idf) >= SUPPORTED_AT
+               for (s, _), present in zip(sentences, sentence_words)):
             continue
-        best = max(sentences, key=lambda c: overlap(words(c[0]), said, idf), default=None)
-        if best:
+        if sentences:
+            said_set = set(said)
+            best = max(zip(sentences, sentence_words), key=lambda sw: overlap(list(sw[1]), said_set, idf))[0]
             found.append((piece, *best))
     return found
-
