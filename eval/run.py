@@ -18,6 +18,9 @@ DATASET_DIR = Path(__file__).parent / "datasets"
 DEFAULT_KS = (1, 3, 5, 10)
 
 
+MISSION_SETS = ("term_explanations", "conversation_scripts", "answers_judged", "term_claims")  # not question sets
+
+
 class Question(BaseModel):
     id: str
     question: str
@@ -26,10 +29,18 @@ class Question(BaseModel):
     expect: str = "answer"  # "refuse" for out-of-domain questions
 
 
+def retrieval_datasets() -> list[str]:
+    """The question sets in eval/datasets/ (the mission sets are read by `partners eval missions|claims|answers`)."""
+    return sorted(p.stem for p in DATASET_DIR.glob("*.jsonl") if not p.stem.startswith(MISSION_SETS))
+
+
 def dataset_path(name: str) -> Path:
     path = DATASET_DIR / f"{name}.jsonl"
+    names = ", ".join(retrieval_datasets() + list(EXTERNAL))
+    if name.startswith(MISSION_SETS) and path.exists():
+        raise PartnersError(f"{name!r} is a mission set, read by `partners eval missions`, `partners eval claims` or "
+                            f"`partners eval answers`. Retrieval datasets: {names}.")
     if not path.exists():
-        names = ", ".join(sorted([p.stem for p in DATASET_DIR.glob("*.jsonl")] + list(EXTERNAL)))
         raise PartnersError(f"No dataset {name!r}. Known datasets: {names}; or pass --questions FILE.jsonl.")
     return path
 

@@ -63,6 +63,12 @@ def test_search_json_and_file_mode(capsys, small_corpus, tmp_path):
     assert all(len(r["results"]) == 2 for r in lines)
 
 
+def test_eval_on_a_mission_set_names_the_command_that_reads_it(capsys, tmp_path):
+    code, out, err = run(capsys, "--data-dir", str(tmp_path / "none"), "eval", "--dataset", "term_claims")
+    assert code == 1 and "partners eval claims" in err and "terms_judged" in err and "term_claims," not in err
+    assert "Traceback" not in err and out == ""
+
+
 def test_search_without_index_says_what_to_run(capsys, tmp_path):
     code, out, err = run(capsys, "--data-dir", str(tmp_path / "none"), "search", "보험")
     assert code == 1 and "partners ingest" in err and "Traceback" not in err and out == ""

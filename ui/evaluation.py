@@ -7,15 +7,14 @@ from ui import messages as M
 from ui.render import korean_error
 
 log = logging.getLogger(__name__)
-MISSION_SETS = ("term_explanations", "conversation_scripts", "answers_judged", "term_claims")  # not question sets for retrieval
 METRICS = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10"]
 METRIC_COLUMNS = ["방식", *METRICS, "p50 ms", "p95 ms", "거절률"]
 
 
 def retrieval_datasets() -> list[str]:
-    from eval.run import DATASET_DIR
+    from eval.run import retrieval_datasets
 
-    return sorted(p.stem for p in DATASET_DIR.glob("*.jsonl") if not p.stem.startswith(MISSION_SETS))
+    return retrieval_datasets()
 
 
 def metric_rows(runs: list[dict]) -> list[list]:
