@@ -8,6 +8,7 @@ from rag.errors import InputValidationError
 from rag.keyword import tokenize
 
 NEGATION = re.compile(r"않|아니|없|(?<![가-힣])(못|안)(?=\s|[가-힣]*[돼되])|말아|금지|마세요|말고")
+SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+|\n+")
 CLAUSE = re.compile(r"[,;·]\s*|(?<=니까)\s+|(?<=는데)\s+|(?<=지만)\s+|(?<=고)\s+|(?<=서)\s+|(?<=[.?!])\s+|\n+")
 COMMON_BIGRAMS = {"보험", "험료", "험금", "험사", "계약", "약자", "가입", "보장", "받다", "하다", "되다", "있다", "주다"}
 STOP_WORDS = {"보험", "하다", "되다", "있다", "없다", "수", "것", "경우", "때", "등", "이", "그", "말", "돈", "거", "분"}
@@ -25,7 +26,7 @@ def check_length(text: str, field: str, low: int, high: int, what: str) -> str:
 def clauses(text: str) -> list[str]:
     """Clauses and whole sentences: a claim may span a clause break ("보험료는 그대로라서 오를 걱정은 없어요")."""
     parts = [c.strip() for c in CLAUSE.split(text) if c and len(c.strip()) >= 4]
-    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+|\n+", text) if len(s.strip()) >= 4]
+    sentences = [s.strip() for s in SENTENCE_BREAK.split(text) if len(s.strip()) >= 4]
     return list(dict.fromkeys(parts + [s for s in sentences if s not in parts]))
 
 

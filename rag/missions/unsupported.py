@@ -15,15 +15,17 @@ Both were chosen on eval/datasets/term_claims.jsonl (see eval/results/BASELINE.m
 import re
 from typing import Callable, Iterable
 
-from rag.missions.common import overlap
+from rag.missions.common import SENTENCE_BREAK, overlap
 
-NUMBER = re.compile(r"(?<![\d.,])(?<!월\s)(?<!월)(\d+(?:[.,]\d+)?)\s*(%|퍼센트|년|개월|일|세|살|배|회|시간)")
+UNIT = r"(%|퍼센트|년|개월|일|세|살|배|회|시간)"
+VALUE = r"(\d+(?:[.,]\d+)?)"
+NUMBER = re.compile(r"(?<![\d.,])(?<!월\s)(?<!월)" + VALUE + r"\s*" + UNIT)  # not "5월 30일", a date
 # Korean numerals only where they cannot be read otherwise ("두 배", "한 달"; not "두세요", "한 번에")
 KOREAN_NUMBER = re.compile(r"(?<![가-힣])(한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s*(배|달|해)(?![가-힣])")
 KOREAN_DIGITS = {"한": "1", "두": "2", "세": "3", "네": "4", "다섯": "5", "여섯": "6", "일곱": "7", "여덟": "8",
                  "아홉": "9", "열": "10"}
 UNITS = {"퍼센트": "%", "살": "세", "달": "개월", "해": "년"}
-RANGE = re.compile(r"(\d+(?:[.,]\d+)?)\s*[~∼]\s*(?=\d+(?:[.,]\d+)?\s*(%|퍼센트|년|개월|일|세|살|배|회|시간))")  # "3~100%"
+RANGE = re.compile(VALUE + r"\s*[~∼]\s*(?=\d+(?:[.,]\d+)?\s*" + UNIT + ")")  # the low end of "3~100%"
 # "1년에 한 번", "매년": a rate, not a period the document would give
 RATE = re.compile(r"\d+\s*(년|개월|일)\s*(에|마다)(?![가-힣]*안)")
 # an example or an enumeration is not a claim about the term ("10년, 20년처럼", "5년을 내셨든 15년을 내셨든")
@@ -59,7 +61,7 @@ def wrong_numbers(text: str, pieces: Iterable[str], document: str, sentences: li
     that gives a number the document does not; the sentence is the one sharing most of the clause's words. Numbers
     in a sentence that gives an example ("10년, 20년처럼") are not claims."""
     given = quantities(document)
-    given |= {q for s in re.split(r"(?<=[.?!])\s+|\n+", text) if EXAMPLE.search(s) for q in quantities(s)}
+    given |= {q for s in SENTENCE_BREAK.split(text) if EXAMPLE.search(s) for q in quantities(s)}
     found = []
     for piece in pieces:
         claimed = quantities(RATE.sub(" ", piece)) - given
