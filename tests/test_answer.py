@@ -91,3 +91,22 @@ def test_model_unavailable_still_gives_the_cited_answer(small_index):
     final = events[-1]
     assert isinstance(final, Answer) and final.fallback == "llm_unavailable" and final.grounded
     assert "응답하지 않아" in final.notice
+
+
+def test_the_question_is_embedded_once_per_answer(small_index, monkeypatch):
+    """Retrieval and the extractive sentence ranking share the question's vector (rag.embed.RecentQueries)."""
+    embedder = small_index.retriever.embedder
+    embedder.clear_query_cache()
+    encoded: list[str] = []
+    encode = embedder._encode_query
+    monkeypatch.setattr(embedder, "_encode_query", lambda text: encoded.append(text) or encode(text))
+    question = "해지환급금이 낸 보험료보다 적은 이유가 뭐예요?"
+    first = ask(question, small_index.retriever, ExtractiveGenerator(embedder))
+    assert first.grounded and encoded == [question]
+    vector = embedder.embed_query(question)
+    vector[0] += 1.0  # a caller changing its copy does not change the cached vector
+    assert embedder.embed_query(question)[0] == vector[0] - 1.0
+    embedder.clear_query_cache()  # the benchmark clears it before each timed call
+    embedder.embed_query(question)
+    assert encoded == [question, question]
+    embedder.clear_query_cache()

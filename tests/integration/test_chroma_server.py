@@ -60,6 +60,10 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server, small_corpus, 
     assert index.vectors.count() == report.chunks_total
     hits = Retriever(index, use_embedder).search("비급여 진료비는 누가 부담하나요", k=3, mode="dense").hits
     assert hits and "비급여" in [h.chunk.title for h in hits]
+    vector = use_embedder.embed_query("비급여")  # asking for more than the server holds returns what it holds
+    assert len(index.vectors.query(vector, 10_000)) == report.chunks_total
+    assert {cid for cid, _ in index.vectors.query(vector, 10_000, {"doc_type": "guideline"})} == \
+        index.docstore.chunk_ids_where(["guideline"], None)
     (small_corpus / "terms" / "비급여.md").unlink()
     assert run_ingest([small_corpus], settings, embedder=use_embedder).deleted == 1
     assert Index(settings).vectors.count() == Index(settings).docstore.chunk_count()
