@@ -70,6 +70,16 @@ def test_a_clause_denying_the_myth_it_names_is_not_a_misconception(term):
         term.check("갱신형", "안 올라요")
 
 
+def test_a_just_because_clause_is_read_with_the_denial_after_it(term):
+    """"20년만 내신다고 | 끝나는 건 아니고": the clause splitter cuts after 다고, and the first part alone looks like the
+    myth "보험료를 20년만 내면 끝난다"; it frames what the rest denies (true corrections flagged in
+    term_claims: 8 % -> 4 %)."""
+    found, _ = term.check("갱신형", "보험료를 20년만 내신다고 끝나는 건 아니고 보장받는 동안 계속 내셔야 해요.")
+    assert found == []
+    found, _ = term.check("갱신형", "보험료를 20년만 내시면 끝나요.")
+    assert found and found[0].n == 1
+
+
 def test_dahman_however_is_not_the_absolute_man_only():
     from rag.missions.term import ABSOLUTE
 

@@ -30,6 +30,9 @@ ABSOLUTE = re.compile(r"절대|무조건|전부(?!보험)|전액|100\s*%|항상|
                       r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억다])만(?=\s|$|[.,])")
 # "…는 건 아니에요", "…게 아니라": the clause denies the proposition it embeds, i.e. it corrects the myth it names
 DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니|하지 마|마세요|마시고")
+# "밀린 보험료만 내신다고 | 부활되는 건 아니고": a clause ending in a quotative 다고/라고 frames what the next one
+# denies or reports ("…다고들 하시는데"); alone it asserts nothing (its sentence is read whole as well)
+REPORTED = re.compile(r"(다|라|이라|냐)고(들)?\s*$")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
 MIN_TERMS_TO_IDENTIFY = 30
@@ -273,7 +276,7 @@ class TermMission:
             for piece, pvec in zip(pieces, piece_vecs):
                 if negated(piece) != negated(myth) or piece in found:
                     continue
-                if DENIAL.search(piece) and not DENIAL.search(myth):
+                if (DENIAL.search(piece) and not DENIAL.search(myth)) or REPORTED.search(piece):
                     continue
                 lexical = overlap(myth_words, set(content_words(piece)), self.idf)
                 cosine = float(pvec @ myth_vec)
