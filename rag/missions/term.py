@@ -32,7 +32,7 @@ ABSOLUTE = re.compile(r"절대|무조건|전부(?!보험)|전액|100\s*%|항상|
 DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니|하지 마|마세요|마시고")
 # "밀린 보험료만 내신다고 | 부활되는 건 아니고": a clause ending in a quotative 다고/라고 frames what the next one
 # denies or reports ("…다고들 하시는데"); alone it asserts nothing (its sentence is read whole as well)
-REPORTED = re.compile(r"(다|라|이라|냐)고(들)?\s*$")
+REPORTED = re.compile(r"(다|라|냐)고(들)?\s*$")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
 MIN_TERMS_TO_IDENTIFY = 30
