@@ -35,6 +35,9 @@ DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 
 REPORTED = re.compile(r"(다|라|냐)고(들)?\s*$")
 ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", "내리"), ("오르", "낮아"), ("많", "적"),
             ("적", "많"), ("높", "낮"), ("낮", "높"), ("크", "작"), ("있", "없"), ("없", "있")]
+# the share of the clause's words (IDF-weighted) a definition sentence with the same absolute word must share for the
+# clause to be the definition's own claim; chosen on eval/datasets/term_claims.jsonl (BASELINE session 18)
+SAID_BY_DOC = 0.6
 MIN_TERMS_TO_IDENTIFY = 30
 IDENTIFIED = {1: 1.0, 2: 0.9, 3: 0.8, 4: 0.6, 5: 0.6}  # the term's rank when searched by the explanation
 GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 필요")]
@@ -282,7 +285,7 @@ class TermMission:
                 cosine = float(pvec @ myth_vec)
                 if _antonym(myth, piece):
                     continue
-                absolute = bool(ABSOLUTE.search(piece))
+                absolute = bool(ABSOLUTE.search(piece)) and not _doc_says_it(piece, doc, drop, self.idf)
                 by_cue = absolute and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5) or cosine >= 0.7)
                 by_polarity = (polarity_differs and lexical >= 0.65 and cosine >= 0.65
                                and (absolute or not myth_absolute))
@@ -343,6 +346,16 @@ class TermMission:
             if not any(piece in k or k in piece for k in known | {m.claim for m in found}):
                 found.append(Misconception(claim=piece, correction=correction, n=n))
         return found
+
+
+def _doc_says_it(piece: str, doc: TermDoc, drop: set[str], idf) -> bool:
+    """The definition makes the clause's absolute claim itself: a definition or key-point sentence has every absolute
+    word of the clause and shares SAID_BY_DOC of its words ("암 진단비 전액이 나오는 기준" for 일반암, whose definition
+    says "가입한 암 진단비 전액을 지급하는 기준이 된다")."""
+    cues = {m.group(0) for m in ABSOLUTE.finditer(piece)}
+    said = content_words(piece, drop)
+    return any(all(cue in point.text for cue in cues)
+               and overlap(said, set(content_words(point.text)), idf) >= SAID_BY_DOC for point in doc.points)
 
 
 def _antonym(myth: str, piece: str) -> bool:

@@ -133,3 +133,13 @@ def test_term_mission_identifies_the_term_from_a_short_explanation_only(services
     assert mission.identify("해지환급금", other) == 0.0  # it finds 대물배상, not 해지환급금
     short = mission.score("부담보", "부담보는 예전에 아팠던 부위가 있으면 그 부위는 보장에서 빼고 가입하는 거예요.")
     assert short.score > mission.score("부담보", "배당금은 유배당보험에서 남은 이익 일부를 계약자분께 나눠 드리는 돈이에요.").score
+
+
+def test_an_absolute_word_the_definition_says_itself_is_not_a_myth_cue(services):
+    """일반암's definition says "가입한 암 진단비 전액을 지급하는 기준"; saying so is not the myth "진단비는 암에 걸릴 때마다
+    받는다", while the myth itself still is one."""
+    mission = services.term_mission
+    found, _ = mission.check("일반암", "일반암으로 진단받으시면 가입하신 암 진단비 전액이 나오는 게 기준이에요.")
+    assert found == []
+    found, _ = mission.check("일반암", "일반암 진단비는 암에 걸릴 때마다 무조건 다 받아요.")  # 무조건: not said by it
+    assert found and "최초 1회" in found[0].correction
