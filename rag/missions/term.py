@@ -270,6 +270,11 @@ class TermMission:
         texts = [myth for myth, _, _ in doc.myths] + [fact for _, fact, _ in doc.myths]
         vecs = np.array(self.retriever.embedder.embed_documents(texts), dtype=np.float32)
         found: dict[str, Misconception] = {}
+        # per clause, read once for every myth: its words, and whether it has an absolute word the definition lacks
+        words = {piece: set(content_words(piece)) for piece in pieces}
+        points = [(point.text, set(content_words(point.text))) for point in doc.points]
+        absolute_of = {piece: bool(ABSOLUTE.search(piece)) and not _doc_says_it(piece, points, drop, self.idf)
+                       for piece in pieces}
         for (myth, fact, n), myth_vec, fact_vec in zip(doc.myths, vecs, vecs[len(doc.myths):]):
             myth_words = content_words(myth, drop)
             polarity_differs = negated(myth) != negated(fact)
@@ -281,11 +286,11 @@ class TermMission:
                     continue
                 if (DENIAL.search(piece) and not DENIAL.search(myth)) or REPORTED.search(piece):
                     continue
-                lexical = overlap(myth_words, set(content_words(piece)), self.idf)
+                lexical = overlap(myth_words, words[piece], self.idf)
                 cosine = float(pvec @ myth_vec)
                 if _antonym(myth, piece):
                     continue
-                absolute = bool(ABSOLUTE.search(piece)) and not _doc_says_it(piece, doc, drop, self.idf)
+                absolute = absolute_of[piece]
                 by_cue = absolute and (lexical >= 0.6 or (lexical >= 0.4 and cosine >= 0.5) or cosine >= 0.7)
                 by_polarity = (polarity_differs and lexical >= 0.65 and cosine >= 0.65
                                and (absolute or not myth_absolute))
@@ -348,14 +353,14 @@ class TermMission:
         return found
 
 
-def _doc_says_it(piece: str, doc: TermDoc, drop: set[str], idf) -> bool:
-    """The definition makes the clause's absolute claim itself: a definition or key-point sentence has every absolute
-    word of the clause and shares SAID_BY_DOC of its words ("암 진단비 전액이 나오는 기준" for 일반암, whose definition
-    says "가입한 암 진단비 전액을 지급하는 기준이 된다")."""
+def _doc_says_it(piece: str, points: list[tuple[str, set[str]]], drop: set[str], idf) -> bool:
+    """The definition makes the clause's absolute claim itself: a definition or key-point sentence (text, words) has
+    every absolute word of the clause and shares SAID_BY_DOC of its words ("암 진단비 전액이 나오는 기준" for 일반암,
+    whose definition says "가입한 암 진단비 전액을 지급하는 기준이 된다")."""
     cues = {m.group(0) for m in ABSOLUTE.finditer(piece)}
     said = content_words(piece, drop)
-    return any(all(cue in point.text for cue in cues)
-               and overlap(said, set(content_words(point.text)), idf) >= SAID_BY_DOC for point in doc.points)
+    return any(all(cue in text for cue in cues) and overlap(said, present, idf) >= SAID_BY_DOC
+               for text, present in points)
 
 
 def _antonym(myth: str, piece: str) -> bool:
