@@ -7,10 +7,10 @@ from statistics import mean
 
 from eval.run import DATASET_DIR
 from rag.missions.conversation import ConversationMission
-from rag.missions.term import TermMission, UnknownTermError
+from rag.missions.term import TermMission, TermResult, UnknownTermError
 
 
-def _rows(pattern: str) -> list[dict]:
+def read_rows(pattern: str) -> list[dict]:
     rows = []
     for path in sorted(DATASET_DIR.glob(pattern)):
         rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -19,11 +19,15 @@ def _rows(pattern: str) -> list[dict]:
 
 def eval_terms(mission: TermMission, rows: list[dict]) -> dict:
     """Mean score per grade, and the share of (good, partial, wrong) triples of a term ordered good > partial > wrong."""
+    return summarize_terms([(row, mission.score(row["term"], row["explanation"])) for row in rows])
+
+
+def summarize_terms(scored: list[tuple[dict, TermResult]]) -> dict:
+    """eval_terms' report from (row, result) pairs, which may come from differently trained scorers (eval/doubt.py)."""
     scores: dict[str, dict[str, list[int]]] = {}
     myths = detected = false_myths = goods = 0
     by_source: dict[str, list[bool]] = {}  # listed in the document's 오해 section or not
-    for row in rows:
-        result = mission.score(row["term"], row["explanation"])
+    for row, result in scored:
         scores.setdefault(row["term"], {}).setdefault(row["grade"], []).append(result.score)
         if row.get("kind") == "misconception":
             myths += 1
@@ -40,7 +44,7 @@ def eval_terms(mission: TermMission, rows: list[dict]) -> dict:
             ordered += g > p > w
     flat = {grade: [s for t in scores.values() for s in t.get(grade, [])] for grade in ("good", "partial", "wrong")}
     return {
-        "n": len(rows), "terms": len(scores),
+        "n": len(scored), "terms": len(scores),
         "mean_score": {grade: round(mean(v), 1) if v else None for grade, v in flat.items()},
         "ordered_triples": round(ordered / triples, 4) if triples else None, "triples": triples,
         "misconceptions_detected": round(detected / myths, 4) if myths else None,
@@ -78,7 +82,7 @@ def eval_claims(mission: TermMission, rows: list[dict]) -> dict:
 def evaluate_claims(retriever, *, llm=None) -> dict:
     """`partners eval claims`; with `llm` the model's misconception check runs on every claim (one call each)."""
     return {"llm": llm.name if llm is not None else None,
-            "term_claims": eval_claims(TermMission(retriever, llm), _rows("term_claims.jsonl"))}
+            "term_claims": eval_claims(TermMission(retriever, llm), read_rows("term_claims.jsonl"))}
 
 
 def eval_scripts(mission: ConversationMission, rows: list[dict]) -> dict:
@@ -112,12 +116,12 @@ def evaluate_missions(retriever, *, llm=None, include_holdout: bool = True) -> d
     terms, conversation = TermMission(retriever, llm), ConversationMission(retriever, llm)
     out = {
         "llm": llm.name if llm is not None else None,
-        "term_explanations": eval_terms(terms, _tuning("term_explanations")),
-        "conversation_scripts": eval_scripts(conversation, _tuning("conversation_scripts")),
+        "term_explanations": eval_terms(terms, tuning_rows("term_explanations")),
+        "conversation_scripts": eval_scripts(conversation, tuning_rows("conversation_scripts")),
     }
     if include_holdout:
         for path in sorted(DATASET_DIR.glob("*_holdout*.jsonl")):
-            rows = _rows(path.name)
+            rows = read_rows(path.name)
             if path.name.startswith("term_explanations") and rows:
                 out[path.stem] = eval_terms(terms, rows)
             elif path.name.startswith("conversation_scripts") and rows:
@@ -125,9 +129,9 @@ def evaluate_missions(retriever, *, llm=None, include_holdout: bool = True) -> d
     return out
 
 
-def _tuning(kind: str) -> list[dict]:
+def tuning_rows(kind: str) -> list[dict]:
     return [row for path in sorted(DATASET_DIR.glob(f"{kind}_*.jsonl")) if "holdout" not in path.name
-            for row in _rows(path.name)]
+            for row in read_rows(path.name)]
 
 
 def summary_lines(result: dict) -> list[str]:

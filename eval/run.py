@@ -196,7 +196,7 @@ def resolve_questions(dataset: str, questions: Path | None, corpus: Path | None)
 def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
              corpus: Path | None = None, chunkings: Sequence[str | Chunking] = (), mode: str = "hybrid",
              ks: str = "1,3,5,10", fusion: str | Fusion | None = None, embedder=None,
-             progress=None, ragas: bool = False, source: str = "cli") -> tuple[dict, list[str]]:
+             progress=None, ragas: bool = False, source: str = "cli", write: bool = False) -> tuple[dict, list[str]]:
     """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history.
 
     Args:
@@ -206,6 +206,7 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         fusion: hybrid weights for this run (`dense=0.5,bm25=1`); the shipped defaults otherwise.
         embedder: an already-built embedder (tests reuse one); by default built from settings.
         source: who ran it ("cli", "app"), recorded in each run's config.
+        write: with what="doubt", save the false-claim model trained on all the data (eval/doubt.py).
         ragas: add ragas context precision/recall (non-LLM) to the hybrid run, and faithfulness / answer relevancy
             when PARTNERS_LLM=openai:<model> is configured.
 
@@ -219,6 +220,13 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         services = Services(settings)
         name, evaluate = ("missions", evaluate_missions) if what == "missions" else ("term_claims", evaluate_claims)
         result = {"dataset": name, **evaluate(services.retriever, llm=services.llm)}
+        append_history(settings, result)
+        return result, summary_lines(result)
+    if what == "doubt":
+        from eval.doubt import evaluate_doubt, summary_lines
+        from rag.service import Services
+
+        result = {"dataset": "doubt", **evaluate_doubt(Services(settings).retriever, write=write)}
         append_history(settings, result)
         return result, summary_lines(result)
     if what == "answers":

@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="LLM cache: HIT/MISS counts or clear")
     p.add_argument("action", choices=["stats", "clear"])
 
-    p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`, `eval claims`, `eval answers`); "
-                                    "appends to the eval history")
-    p.add_argument("what", nargs="?", choices=["retrieval", "missions", "claims", "answers"], default="retrieval")
+    p = sub.add_parser("eval", help="retrieval metrics (or `eval missions`, `eval claims`, `eval answers`, "
+                                    "`eval doubt`); appends to the eval history")
+    p.add_argument("what", nargs="?", choices=["retrieval", "missions", "claims", "answers", "doubt"],
+                   default="retrieval")
     p.add_argument("--dataset", default="terms",
                    help="a name in eval/datasets (terms, scripts_guidelines, ...) or autorag-ko (brings its corpus)")
     p.add_argument("--questions", type=Path, help="a JSONL question file instead of --dataset")
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ragas", action="store_true",
                    help="add ragas context precision/recall; faithfulness and answer relevancy with PARTNERS_LLM=openai:*")
     p.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report and FILE_history.png")
+    p.add_argument("--write", action="store_true",
+                   help="with `eval doubt`: save the false-claim model trained on all the data")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="serve the Gradio app")
@@ -284,7 +287,7 @@ def cmd_eval(args) -> int:
     settings = _settings(args)
     result, lines = run_eval(settings, what=args.what, dataset=args.dataset, questions=args.questions,
                              corpus=args.corpus, chunkings=args.chunking, mode=args.mode, ks=args.k,
-                             fusion=args.fusion, progress=default_progress(), ragas=args.ragas)
+                             fusion=args.fusion, progress=default_progress(), ragas=args.ragas, write=args.write)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

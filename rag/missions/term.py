@@ -6,28 +6,26 @@ import re
 from functools import partial
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from rag.cite import Citation, sentence_spans
 from rag.errors import PartnersError
-from rag.missions.common import (bigram_containment, check_length, clauses, content_words, llm_feedback, negated, overlap,
-                                 prompt_sources)
+from rag.missions.common import (ABSOLUTE, bigram_containment, check_length, clauses, content_words, llm_feedback,
+                                 negated, overlap, prompt_sources)
 from rag.missions.direction import contradicts
+from rag.missions.doubt import Doubt, DoubtModel
 from rag.missions.llm_check import find_misconceptions
+from rag.missions.term_result import (KeyPoint, Misconception, RubricItem, TermDoc, TermResult, accuracy_reason,
+                                      feedback, grade, term_facts)
 from rag.missions.unsupported import overclaims, wrong_numbers
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever
 from rag.titles import normalize
-from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 MIN_CHARS, MAX_CHARS = 10, 500
 EXAMPLE_CUE = re.compile(r"예를 들|예컨대|예시|처럼|같은 거|마치|\d")
 CUSTOMER_CUE = re.compile(r"고객님|하시|드려|드릴|세요|시면|셔서|으시|께서")
 CAVEAT_CUE = re.compile(r"손해|불리|주의|조심|적을 수|없을 수|오를 수|달라질|확인|꼭|반드시|다만|단,|하지만|대신")
-# words that turn a true statement into the typical myth: "무조건", "전부 돌려받는다", "두 배", "~만 받는다"
-ABSOLUTE = re.compile(r"절대|무조건|전부(?!보험)|전액|100\s*%|항상|언제나|어떤 경우|다 (돌려|보장|받|나와|주)|똑같이|"
-                      r"두 배|영영|걱정 없|손해 (볼 )?(일|건|게) 없|(?<![\d천백십억다])만(?=\s|$|[.,])")
 # "…는 건 아니에요", "…게 아니라": the clause denies the proposition it embeds, i.e. it corrects the myth it names
 DENIAL = re.compile(r"(건|게|것은|것도|것이|거는|거)\s*아니|만은 아니|하지 마|마세요|마시고")
 # "밀린 보험료만 내신다고 | 부활되는 건 아니고": a clause ending in a quotative 다고/라고 frames what the next one
@@ -40,7 +38,6 @@ ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", 
 SAID_BY_DOC = 0.6
 MIN_TERMS_TO_IDENTIFY = 30
 IDENTIFIED = {1: 1.0, 2: 0.9, 3: 0.8, 4: 0.6, 5: 0.6}  # the term's rank when searched by the explanation
-GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 필요")]
 
 
 class UnknownTermError(PartnersError):
@@ -52,59 +49,12 @@ class UnknownTermError(PartnersError):
         self.closest = closest
 
 
-class KeyPoint(BaseModel):
-    text: str  # an exact sentence of the definition chunk
-    section: str
-    n: int  # citation number of its chunk
-    score: float = 0.0
-
-
-class RubricItem(BaseModel):
-    name: str
-    score: int
-    max: int
-    reason: str
-
-
-class Misconception(BaseModel):
-    claim: str  # the partner's words
-    correction: str  # what the definition says instead (exact text of the chunk)
-    n: int
-    by: str = "rules"  # or the LLM that found it ("openai:<model>"), see rag/missions/llm_check.py
-
-
-class TermResult(BaseModel):
-    term: str
-    score: int
-    grade: str
-    rubric: list[RubricItem]
-    matched_points: list[KeyPoint]
-    missing_points: list[KeyPoint]
-    misconceptions: list[Misconception]
-    model_answer: str
-    feedback: str
-    citations: list[Citation]
-    generator: str = "extractive"
-    prompt_version: str = "term_rubric@1.0"
-    misconception_check: str = "rules"  # "rules+openai:<model>" when the LLM also checked the explanation
-    check_prompt_version: str | None = None
-    similarity: float = 0.0
-
-
-class TermDoc(BaseModel):
-    title: str
-    chunks: list[Chunk]
-    points: list[KeyPoint] = Field(default_factory=list)
-    myths: list[tuple[str, str, int]] = Field(default_factory=list)  # (misconception, fact, n)
-    examples: list[tuple[str, int]] = Field(default_factory=list)
-    definition: str = ""
-
-
 class TermMission:
     """Scores explanations offline (morpheme overlap, USE similarity, negation cues); an LLM may write the feedback."""
 
-    def __init__(self, retriever: Retriever, llm=None) -> None:
+    def __init__(self, retriever: Retriever, llm=None, doubt: DoubtModel | None | str = "shipped") -> None:
         self.retriever = retriever
+        self.doubt = DoubtModel.load() if doubt == "shipped" else doubt  # None: the rules alone judge accuracy
         self.docstore = retriever.index.docstore
         self.llm = llm
         self._terms = {d["title"]: d for d in self.docstore.list_docs() if d["doc_type"] == "term"}
@@ -187,11 +137,15 @@ class TermMission:
 
         myths, check, llm_up = self._find_misconceptions(doc, explanation, pieces, piece_vecs, drop)
         accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
+        doubts = self._doubts(doc, explanation) if not myths else []
+        # the most doubtful sentence costs up to DoubtModel.k points: from 정확성 first, the rest from the total
+        off = self.doubt.points_off(doubts[0].probability) if doubts else 0.0
+        accuracy, off = max(0.0, accuracy - off), max(0.0, off - accuracy)
         easy_factor = 0.5 + 0.25 * bool(EXAMPLE_CUE.search(explanation)) + 0.25 * (_avg_sentence(explanation) <= 70)
         customer_factor = 0.4 + 0.3 * bool(CUSTOMER_CUE.search(explanation)) + 0.3 * bool(CAVEAT_CUE.search(explanation))
         gate = relevance * (0.5 + 0.5 * completeness)
         items = [
-            RubricItem(name="정확성", score=round(accuracy), max=30, reason=_accuracy_reason(relevance, myths)),
+            RubricItem(name="정확성", score=round(accuracy), max=30, reason=accuracy_reason(relevance, myths, doubts)),
             RubricItem(name="완전성", score=round(30 * completeness), max=30,
                        reason=f"정의의 핵심 {len(doc.points)}개 중 {len(matched)}개를 담았어요."),
             RubricItem(name="쉬운 설명", score=round(20 * gate * easy_factor), max=20,
@@ -201,14 +155,14 @@ class TermMission:
                        reason="고객에게 불리할 수 있는 점까지 짚었어요." if CAVEAT_CUE.search(explanation)
                        else "고객이 손해 보거나 주의할 점을 함께 말해 주세요."),
         ]
-        score = max(0, sum(i.score for i in items) - 15 * len(myths))
+        score = max(0, sum(i.score for i in items) - 15 * len(myths) - round(off))
         citations = [Citation.of(n, c, (doc.points[0].text if doc.points else c.text[:120]) if n == 1 else c.text[:120])
                      for n, c in enumerate(doc.chunks, start=1)]
         model_answer = " ".join(f"{t} [{n}]" for t, n in doc.examples[:3]) or (
             f"{doc.points[0].text} [{doc.points[0].n}]" if doc.points else "")
-        result = TermResult(term=doc.title, score=score, grade=_grade(score), rubric=items, matched_points=matched,
-                            missing_points=missing, misconceptions=myths, model_answer=model_answer,
-                            feedback=_feedback(doc, matched, missing, myths), citations=citations,
+        result = TermResult(term=doc.title, score=score, grade=grade(score), rubric=items, matched_points=matched,
+                            missing_points=missing, misconceptions=myths, doubts=doubts, model_answer=model_answer,
+                            feedback=feedback(doc, matched, missing, myths, doubts), citations=citations,
                             similarity=round(similarity, 3))
         if check:
             result.misconception_check, result.check_prompt_version = f"rules+{self.llm.name}", check
@@ -240,6 +194,13 @@ class TermMission:
         myths += self._unsupported(doc, explanation, pieces, {m.claim for m in myths}, drop)
         found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
         return myths + found, check, llm_up
+
+    def _doubts(self, doc: TermDoc, explanation: str) -> list[Doubt]:
+        """The explanation's sentences the false-claim model (doubt.py) doubts enough to cost points, worst first."""
+        if self.doubt is None:
+            return []
+        found = self.doubt.doubts(term_facts(doc), explanation, self.idf)
+        return [d for d in found if self.doubt.points_off(d.probability) >= 1]
 
     def identify(self, title: str, explanation: str) -> float | None:
         """How surely the term is found from the explanation alone, its name masked: the reverse-dictionary test.
@@ -384,32 +345,3 @@ def _clamp(x: float) -> float:
 def _avg_sentence(text: str) -> float:
     parts = [p for p in re.split(r"[.?!]\s*", text) if p.strip()]
     return sum(len(p) for p in parts) / (len(parts) or 1)
-
-
-def _grade(score: int) -> str:
-    return next(name for floor, name in GRADES if score >= floor)
-
-
-def _accuracy_reason(relevance: float, myths: list[Misconception]) -> str:
-    if myths:
-        return "정의와 어긋나는 설명이 있어요. 아래 '오해'를 확인해 주세요."
-    if relevance >= 0.7:
-        return "정의와 같은 뜻으로 설명했어요."
-    if relevance >= 0.3:
-        return "방향은 맞지만 정의와 다른 부분이 있어요."
-    return "이 용어와 관련이 적은 설명이에요."
-
-
-def _feedback(doc: TermDoc, matched: list[KeyPoint], missing: list[KeyPoint], myths: list[Misconception]) -> str:
-    """Offline feedback: what to fix first, each point cited."""
-    lines = []
-    if myths:
-        m = myths[0]
-        lines.append(f"'{m.claim}'라는 설명은 정의와 달라요. {m.correction} [{m.n}]")
-    if matched:
-        lines.append(f"잘 짚은 점: {matched[0].text} [{matched[0].n}]")
-    for point in missing[:2]:
-        lines.append(f"보완할 점: {point.text} [{point.n}]")
-    if not lines:
-        lines.append(f"{doc.title}의 정의를 다시 읽어 보세요.")
-    return "\n".join(lines)

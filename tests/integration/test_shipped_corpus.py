@@ -143,3 +143,28 @@ def test_an_absolute_word_the_definition_says_itself_is_not_a_myth_cue(services)
     assert found == []
     found, _ = mission.check("일반암", "일반암 진단비는 암에 걸릴 때마다 무조건 다 받아요.")  # 무조건: not said by it
     assert found and "최초 1회" in found[0].correction
+
+
+@pytest.mark.parametrize("term, true, false", [
+    ("우량체", "우량체는 건강 상태가 좋아서 표준체보다 위험이 낮게 평가된 분들이에요. 그래서 같은 보장이라도 보험료를 할인받으실 "
+              "수 있어요.",
+     "우량체는 건강 상태가 좋아서 표준체보다 위험이 낮게 평가된 분들이에요. 그래서 같은 보장이라도 보험료가 더 비싸게 붙어요."),
+    ("자기부담금", "실손보험에서 병원비 중 가입자가 직접 내야 하는 몫이에요. 비율과 최소 공제금액 중 큰 쪽을 빼고 보험금이 나와요.",
+     "실손보험에서 병원비 중 가입자가 직접 내야 하는 몫이에요. 비율과 최소 공제금액 중 작은 쪽만 빼고 보험금이 나와요."),
+])
+def test_a_false_sentence_the_rules_miss_costs_points_and_cites_the_definition(services, term, true, false):
+    """The rules name no myth in either explanation; the shipped false-claim model (rag/missions/doubt.py) doubts the
+    reversed sentence, takes points for it and shows the definition sentence it is about; the true one is left alone."""
+    from rag.missions.term import TermMission
+
+    mission, rules_only = services.term_mission, TermMission(services.retriever, doubt=None)
+    right, wrong = mission.score(term, true), mission.score(term, false)
+    assert not right.misconceptions and not wrong.misconceptions
+    assert right.doubts == [] and right.score == rules_only.score(term, true).score
+    doubt = wrong.doubts[0]
+    assert doubt.sentence in false and doubt.sentence not in true and doubt.probability > mission.doubt.t0
+    assert wrong.score < rules_only.score(term, false).score and wrong.score < right.score
+    cited = {c.n: c.chunk_id for c in wrong.citations}[doubt.n]
+    text = next(iter(services.retriever.index.docstore.get_chunks([cited]).values())).text
+    assert doubt.fact and doubt.fact in text and f"{doubt.fact} [{doubt.n}]" in wrong.feedback
+    assert doubt.sentence in wrong.rubric[0].reason
