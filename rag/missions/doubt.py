@@ -81,7 +81,7 @@ class DoubtModel:
         out = []
         drop = _words(facts.title)
         for sentence in sentences(text):
-            if len([w for w in content_words(sentence) if w not in drop]) < MIN_WORDS:
+            if len(_words(sentence) - drop) < MIN_WORDS:
                 continue  # "둘은 다른 거예요": too little said to compare with a definition sentence
             feats, best = features(facts, sentence, idf)
             fact = facts.facts[best] if best >= 0 else Fact("", 1)
@@ -95,31 +95,30 @@ def sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=8192)  # a term's definition sentences are read again for every explanation
-def lemmas(text: str) -> frozenset[str]:
-    """Content lemmas (verbs and adjectives as 높다, 없다), numbers and adverbs included."""
-    out = set()
+def morphemes(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """One Kiwi pass: content lemmas (verbs and adjectives as 높다, 없다; numbers and adverbs included), and the
+    endings, particles, adverbs and bound nouns that tell how the sentence asserts, hedges or denies (`어요/EF`)."""
+    lemmas, forms = set(), []
     for tok in get_kiwi().tokenize(text):
         tag = tok.tag.split("-")[0]
         if tag in LEMMA_TAGS:
-            out.add(tok.form + ("다" if tag in VERB_TAGS else ""))
-    return frozenset(out)
+            lemmas.add(tok.form + ("다" if tag in VERB_TAGS else ""))
+        if tag in FORM_TAGS:
+            forms.append(f"{tok.form}/{tag}")
+    return frozenset(lemmas), tuple(forms)
 
 
-def forms(text: str) -> list[str]:
-    """Endings, particles, adverbs and bound nouns: how the sentence asserts, hedges or denies (`어요/EF`, `만/JX`)."""
-    return [f"{tok.form}/{tok.tag.split('-')[0]}" for tok in get_kiwi().tokenize(text)
-            if tok.tag.split("-")[0] in FORM_TAGS]
+_word_list = lru_cache(maxsize=8192)(content_words)  # the gate and the features read a sentence's words once
 
 
-@lru_cache(maxsize=8192)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(content_words(text))
+    return frozenset(_word_list(text))
 
 
 def features(facts: TermFacts, sentence: str, idf: Callable[[str], float]) -> tuple[dict[str, float], int]:
     """The sentence's features against the document, and the index of the fact sentence it aligns with (-1: none)."""
     drop = _words(facts.title)
-    words = [w for w in content_words(sentence) if w not in drop]
+    words = [w for w in _word_list(sentence) if w not in drop]
     said = set(words)
     f: dict[str, float] = {}
     best, at = -1.0, -1
@@ -134,7 +133,8 @@ def features(facts: TermFacts, sentence: str, idf: Callable[[str], float]) -> tu
         f["cov"] = overlap(list(_words(fact) - drop), said, idf)
         differs = float(negated(sentence) != negated(fact))
         f["polmis"], f["polmis_b"] = differs * best, differs
-        mine, theirs = lemmas(sentence) - lemmas(fact) - drop, lemmas(fact) - lemmas(sentence) - drop
+        own, its = morphemes(sentence)[0], morphemes(fact)[0]
+        mine, theirs = own - its - drop, its - own - drop
         f.update({"c:" + lemma: 1.0 for lemma in mine})
         f.update({"s:" + lemma: 1.0 for lemma in theirs})
     myth_share = fact_share = 0.0
@@ -147,6 +147,5 @@ def features(facts: TermFacts, sentence: str, idf: Callable[[str], float]) -> tu
     absolute = bool(ABSOLUTE.search(sentence))
     f["abs"] = float(absolute)
     f["abs_not_doc"] = float(absolute and not any(ABSOLUTE.search(x.text) for x in facts.facts))
-    for form in forms(sentence):
-        f["f:" + form] = 1.0
+    f.update({"f:" + form: 1.0 for form in morphemes(sentence)[1]})
     return f, at
