@@ -56,6 +56,23 @@ def test_off_domain_questions_are_refused_without_citations(small_index, questio
     assert not answer.grounded and answer.citations == [] and "근거를 찾지 못해" in answer.answer
 
 
+def test_only_a_near_miss_refusal_suggests_related_terms(small_index):
+    from rag.retrieve import Retriever
+
+    question = "중간에 보험을 깨면 돌려받는 돈이 왜 낸 돈보다 적어요?"  # names no term: grounded only by its score
+    base = small_index.retriever
+    grounding = base.search(question, k=5, mode="hybrid", ground=True).grounding
+    assert grounding.grounded and not grounding.named
+    score = grounding.score
+    strict = Retriever(base.index, base.embedder, ground_threshold=score + 0.05)  # just out of reach: a near miss
+    near = ask(question, strict, ExtractiveGenerator())
+    assert not near.grounded and "해지환급금" in near.suggestions
+    far = Retriever(base.index, base.embedder, ground_threshold=score + 0.5)
+    assert ask(question, far, ExtractiveGenerator()).suggestions == []
+    off = ask("김치찌개 맛있게 끓이는 법", base, ExtractiveGenerator())
+    assert not off.grounded and off.suggestions == []
+
+
 def test_follow_up_question_uses_the_conversation(small_index):
     answer = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(),
                  history=["갱신형은 왜 보험료가 올라요?"])
