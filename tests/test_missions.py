@@ -199,6 +199,26 @@ def test_suggestions_quote_what_a_partner_says_in_a_model_script(small_index):
         assert line.lstrip().startswith("설계사")
 
 
+BROWSER_SCRIPT = ("설계사: 안녕하세요 고객님, 오늘 종신보험 설명드리러 왔어요.\n고객: 네, 중간에 해지하면 어떻게 되나요?\n"
+                  "설계사: 걱정 마세요. 이 상품은 원금 보장이 되니까 무조건 이득이에요. 지금 서명만 하시면 됩니다.")
+
+
+def test_suggestions_do_not_repeat_and_a_rule_not_in_the_index_has_no_citation(small_index):
+    """The small index has one model script and none of the G06/G07/G09 guidelines the missing explanations break."""
+    from ui.practice import conversation_result_html
+
+    result = small_index.conversation_mission.review(BROWSER_SCRIPT)
+    texts = [s.text for s in result.suggestions]
+    assert len(result.suggestions) >= 2 and len(texts) == len(set(texts))
+    uncited = [f for f in result.findings if f.n == 0]
+    assert {f.rule[:3] for f in uncited} >= {"G06", "G09"} and all(f.kind == "missing" for f in uncited)
+    assert all(f"{f.message} [" not in result.feedback and f.message in result.feedback for f in uncited[:3])
+    assert "[0]" not in result.feedback
+    numbers = {c.n for c in result.citations}
+    assert all(f.n in numbers for f in result.findings if f.n) and 0 not in numbers
+    assert "#conv-0" not in conversation_result_html(result, BROWSER_SCRIPT)
+
+
 def test_the_classifier_is_trained_once_per_examples_and_model_scripts(tmp_path):
     from rag.missions.statements import EXAMPLES_FILE, get_classifier
 

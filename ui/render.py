@@ -16,7 +16,9 @@ def esc(text: str) -> str:
 
 def chip(prefix: str, n: int, title: str = "") -> str:
     """A clickable `[n]` linking to the panel entry `#<prefix>-<n>`; the page script opens it (the chat's HTML
-    sanitizer keeps `href` and `class`, not `data-*`)."""
+    sanitizer keeps `href` and `class`, not `data-*`). Nothing for 0: a finding whose guideline is not in the index."""
+    if n < 1:
+        return ""
     return f'<a class="cite-chip" href="#{esc(prefix)}-{n}" title="{esc(title)}">{n}</a>'
 
 

@@ -54,7 +54,7 @@ class Finding(BaseModel):
     rule_title: str
     message: str
     evidence: Evidence | None = None
-    n: int  # citation number of the rule
+    n: int  # citation number of the rule; 0 when its guideline is not in the index (no citation)
     detector: str = "pattern"  # "pattern" (compliance.yaml) or "classifier" (rag/missions/statements.py)
     confidence: float | None = None  # the classifier's probability
 
@@ -290,17 +290,24 @@ class ConversationMission:
     def _suggestions(self, findings: list[Finding], product: str, cite) -> list[Suggestion]:
         """For each finding, the line of a model script that shows how to say it."""
         queries = {r["code"]: r["suggestion_query"] for r in self.rules["prohibited"] + self.rules["required"]}
-        out = []
+        out: list[Suggestion] = []
         for finding in findings[:4]:
             query = f"{product} {queries.get(finding.code, finding.message)}".strip()
             hits = self.retriever.search(query, k=5, doc_types=["script"]).hits
             if not hits:
                 continue
-            # a line the partner says in a model script, not the script's checklist or situation notes
-            chunk, lines = next(((h.chunk, ls) for h in hits if (ls := _partner_lines(h.chunk.text))),
-                                (hits[0].chunk, []))
+            said = {s.text for s in out}  # two findings may ask for the same line: each suggestion says something new
             words = set(tokenize(query))
-            line = max(lines, key=lambda s: len(words & set(tokenize(s)))) if lines else best_quote(query, chunk)
+            # a line the partner says in a model script, not the script's checklist or situation notes
+            for hit in hits:
+                if lines := [s for s in _partner_lines(hit.chunk.text) if s not in said]:
+                    chunk, line = hit.chunk, max(lines, key=lambda s: len(words & set(tokenize(s))))
+                    break
+            else:
+                chunk = hits[0].chunk
+                line = best_quote(query, chunk)
+                if line in said:
+                    continue
             out.append(Suggestion(for_code=finding.code, text=line, n=cite(chunk, line)))
         return out
 
@@ -375,7 +382,8 @@ def _feedback(findings: list[Finding], stages: list[StageScore], suggestions: li
     if best and best.met:
         lines.append(f"잘한 점: {best.stage} 단계에서 {best.met[0]}이(가) 좋았어요.")
     for f in findings[:4]:
-        lines.append(f"{'금지 표현' if f.kind == 'prohibited' else '빠진 안내'}: {f.message} [{f.n}]")
+        marker = f" [{f.n}]" if f.n else ""  # 0: the rule's guideline is not in the index
+        lines.append(f"{'금지 표현' if f.kind == 'prohibited' else '빠진 안내'}: {f.message}{marker}")
     for s in suggestions[:2]:
         lines.append(f"이렇게 말해 보세요: \"{s.text}\" [{s.n}]")
     weakest = min((s for s in stages if s.score is not None), key=lambda s: s.score, default=None)
