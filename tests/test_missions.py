@@ -217,6 +217,8 @@ def test_suggestions_do_not_repeat_and_a_rule_not_in_the_index_has_no_citation(s
     numbers = {c.n for c in result.citations}
     assert all(f.n in numbers for f in result.findings if f.n) and 0 not in numbers
     assert "#conv-0" not in conversation_result_html(result, BROWSER_SCRIPT)
+    needs = next(s for s in result.stages if s.stage == "니즈 파악")
+    assert needs.score == 0 and needs.evidence == []  # "걱정 마세요" reassures the customer, it finds out nothing
 
 
 def test_the_classifier_is_trained_once_per_examples_and_model_scripts(tmp_path):
