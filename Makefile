@@ -16,14 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-# Debian's chromium (driven by Playwright's Python client, no browser download), Korean fonts for screenshots,
+# Debian's chromium (driven by Playwright's Python client, no browser download), Korean and emoji fonts for screenshots,
 # and redis-server (the Redis LLM cache is tested against a real server on loopback).
 system-deps: $(SYSTEM)
 
 $(SYSTEM): | $(STAMP)
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi nanum || ! command -v redis-server >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum redis-server >/dev/null; \
-	  else echo "Install Debian packages: sudo apt-get install chromium fonts-nanum redis-server"; exit 1; fi; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi nanum || ! fc-list 2>/dev/null | grep -qi emoji || ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum fonts-noto-color-emoji redis-server >/dev/null; \
+	  else echo "Install Debian packages: sudo apt-get install chromium fonts-nanum fonts-noto-color-emoji redis-server"; exit 1; fi; \
 	fi
 	touch $@
 

@@ -219,6 +219,10 @@ def test_suggestions_do_not_repeat_and_a_rule_not_in_the_index_has_no_citation(s
     assert "#conv-0" not in conversation_result_html(result, BROWSER_SCRIPT)
     needs = next(s for s in result.stages if s.stage == "니즈 파악")
     assert needs.score == 0 and needs.evidence == []  # "걱정 마세요" reassures the customer, it finds out nothing
+    explained = next(s for s in result.stages if s.stage == "상품 설명")
+    assert explained.score == 0  # its only 보장 is the sentence that promised 원금 보장
+    closing = next(s for s in result.stages if s.stage == "클로징")
+    assert closing.met == ["청약 절차·서명 안내"] and "서명만" in closing.evidence[0].quote
 
 
 def test_the_classifier_is_trained_once_per_examples_and_model_scripts(tmp_path):

@@ -60,6 +60,7 @@ SCRIPT_PLACEHOLDER = "설계사: 안녕하세요, 고객님…\n고객: …\n(�
 SCRIPT_SUBMIT = "스크립트 평가받기"
 STAGES = "단계별 점수"
 STAGE_NA = "해당 없음"
+STAGE_COLUMNS = ("단계", "점수", "빠진 항목", "스크립트 근거")
 FINDINGS = "준법 점검"
 NO_FINDINGS = "금지 표현이나 빠진 필수 설명이 발견되지 않았어요."
 MISSING_EXPLANATION = "빠진 필수 설명"

@@ -41,7 +41,7 @@ def term_result_html(result, prefix: str = "term") -> str:
         parts.append(f"<h4>{esc(M.MISSING)}</h4><ul>{_items(result.missing_points, prefix, 'missing')}</ul>")
     if myths:
         parts.append(f"<h4>{esc(M.MISCONCEPTIONS)}</h4><ul>{myths}</ul>")
-    parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p>{with_chips(result.feedback, prefix)}</p>")
+    parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p class='feedback'>{with_chips(result.feedback, prefix)}</p>")
     parts.append(f'<h4>{esc(M.MODEL_ANSWER)}</h4><p class="model-answer">{with_chips(result.model_answer, prefix)}</p>')
     return f'<div class="mission-result">{"".join(parts)}</div>'
 
@@ -104,10 +104,14 @@ def script_html(script: str, findings, prefix: str = "conv") -> str:
     return f'<pre class="script-view">{"".join(out)}</pre>'
 
 
+def _short(quote: str, limit: int = 40) -> str:
+    return quote if len(quote) <= limit else quote[:limit].rstrip() + "…"
+
+
 def conversation_result_html(result, script: str, prefix: str = "conv") -> str:
-    stages = "".join(
+    stages = "<tr>" + "".join(f"<th>{esc(c)}</th>" for c in M.STAGE_COLUMNS) + "</tr>" + "".join(
         f"<tr><td>{esc(s.stage)}</td><td>{esc(M.STAGE_NA) if s.score is None else f'{s.score}점'}</td>"
-        f"<td>{esc(', '.join(s.missed))}</td><td>{esc(' / '.join(e.quote[:40] for e in s.evidence[:2]))}</td></tr>"
+        f"<td>{esc(', '.join(s.missed))}</td><td>{esc(' / '.join(_short(e.quote) for e in s.evidence[:2]))}</td></tr>"
         for s in result.stages)
     findings = "".join(
         f'<li class="{esc(f.kind)}"><b>{esc(M.PROHIBITED if f.kind == "prohibited" else M.MISSING_EXPLANATION)}'
@@ -125,7 +129,7 @@ def conversation_result_html(result, script: str, prefix: str = "conv") -> str:
              f"<h4>{esc(M.SCRIPT_VIEW)}</h4>{script_html(script, result.findings, prefix)}"]
     if suggestions:
         parts.append(f"<h4>{esc(M.SUGGESTIONS)}</h4><ul>{suggestions}</ul>")
-    parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p>{with_chips(result.feedback, prefix)}</p>")
+    parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p class='feedback'>{with_chips(result.feedback, prefix)}</p>")
     return f'<div class="mission-result">{"".join(parts)}</div>'
 
 

@@ -190,7 +190,8 @@ class ConversationMission:
                 finding.rule_title = chunk.section
                 finding.n = cite(chunk, best_quote(finding.message, chunk))
         suggestions = self._suggestions(findings, product, cite)
-        stages = score_stages(utterances, self.rules["stages"])
+        broken = [(f.evidence.start, f.evidence.end) for f in findings if f.evidence is not None]
+        stages = score_stages(utterances, self.rules["stages"], broken)
         applicable = [s.score for s in stages if s.score is not None]
         stage_avg = sum(applicable) / len(applicable) if applicable else 0.0
         prohibited = sum(f.kind == "prohibited" for f in findings)
@@ -324,8 +325,15 @@ def infer_product(script: str) -> str:
     return ""
 
 
-def score_stages(utterances: list[Utterance], stages: list[dict]) -> list[StageScore]:
+def score_stages(utterances: list[Utterance], stages: list[dict],
+                 broken: list[tuple[int, int]] = ()) -> list[StageScore]:
+    """Each stage's checks against the partner's lines. A match inside a sentence that broke a rule (`broken`: script
+    offsets of the findings' evidence) earns nothing: "원금 보장이 되니까 무조건 이득이에요" explains no 보장."""
     partner = [u for u in utterances if u.speaker == "설계사"]
+
+    def meets(pattern: str, u: Utterance) -> bool:
+        return any(not any(a <= u.start + m.start() < b for a, b in broken) for m in re.finditer(pattern, u.text))
+
     out = []
     for stage in stages:
         pool = partner
@@ -338,7 +346,7 @@ def score_stages(utterances: list[Utterance], stages: list[dict]) -> list[StageS
             pool = [u for u in utterances[first + 1 : first + 7] if u.speaker == "설계사"]
         met, missed, evidence, score = [], [], [], 0
         for check in stage["checks"]:
-            found = next((u for u in pool if re.search(check["pattern"], u.text)), None)
+            found = next((u for u in pool if meets(check["pattern"], u)), None)
             if found:
                 met.append(check["label"])
                 score += check["points"]

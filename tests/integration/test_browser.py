@@ -193,6 +193,10 @@ def test_conversation_mission_highlights_findings(page):
     assert marks.count() >= 1
     assert any("원금" in t or "무조건" in t for t in marks.all_inner_texts())
     assert page.locator("#conversation-sources .cite-entry").count() >= 1
+    assert page.locator("#conversation-result table.stages th").all_inner_texts() == list(M.STAGE_COLUMNS)
+    assert "0" not in page.locator("#conversation-result .cite-chip").all_inner_texts()  # G06/G07/G09 not indexed
+    feedback = page.locator("#conversation-result p.feedback")
+    assert feedback.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-line" and "\n" in feedback.inner_text()
     shot(page, "conversation_mission.png")
 
 
