@@ -4,6 +4,7 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from rag.index import Index
+from rag.missions.term_result import SURE
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from tests.conftest import CORPUS
@@ -168,3 +169,16 @@ def test_a_false_sentence_the_rules_miss_costs_points_and_cites_the_definition(s
     text = next(iter(services.retriever.index.docstore.get_chunks([cited]).values())).text
     assert doubt.fact and doubt.fact in text and f"{doubt.fact} [{doubt.n}]" in wrong.feedback
     assert doubt.sentence in wrong.rubric[0].reason
+    assert ("달라 보여요" in wrong.feedback) == (doubt.probability >= SURE)
+
+
+def test_a_true_sentence_the_model_doubts_a_little_is_only_worth_a_second_look(services):
+    """A correct sentence the false-claim model doubts below SURE still costs its few points, but the partner is asked
+    to compare it with the definition sentence, not told it looks different."""
+    result = services.term_mission.score("해지환급금", "보험을 중간에 해지하면 그동안 낸 보험료에서 사업비 등을 뺀 돈을 "
+                                         "돌려받는데, 이것이 해지환급금이에요. 초기에 해지하면 낸 보험료보다 훨씬 적을 수 있어요.")
+    doubt = result.doubts[0]
+    assert "초기에 해지하면" in doubt.sentence and services.term_mission.doubt.t0 < doubt.probability < SURE
+    assert "달라 보여요" not in result.feedback + result.rubric[0].reason
+    assert f"'{doubt.sentence}'는 정의 문장과 한 번 더 비교해 보세요." in result.rubric[0].reason
+    assert f"비교해 확인해 보세요: {doubt.fact} [{doubt.n}]" in result.feedback
