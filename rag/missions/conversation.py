@@ -3,6 +3,7 @@
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import yaml
 from pydantic import BaseModel
@@ -326,7 +327,7 @@ def infer_product(script: str) -> str:
 
 
 def score_stages(utterances: list[Utterance], stages: list[dict],
-                 broken: list[tuple[int, int]] = ()) -> list[StageScore]:
+                 broken: Sequence[tuple[int, int]] = ()) -> list[StageScore]:
     """Each stage's checks against the partner's lines. A match inside a sentence that broke a rule (`broken`: script
     offsets of the findings' evidence) earns nothing: "원금 보장이 되니까 무조건 이득이에요" explains no 보장."""
     partner = [u for u in utterances if u.speaker == "설계사"]

@@ -8,7 +8,7 @@ from rag.types import Chunk
 
 GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 필요")]
 # Below this probability a doubted sentence is only "worth comparing with the definition", not "looks different": on
-# the held-out explanations 76 % of the good ones have a sentence over DoubtModel.t0, 35 % one at .8 or more
+# the held-out explanations 76 % of the good ones have a sentence that costs a point, 35 % one at .8 or more
 # (eval/results/BASELINE.md, "Session 21"). The points taken are the same either way.
 SURE = 0.8
 
