@@ -17,7 +17,8 @@ from datetime import date
 import numpy as np
 
 from eval.missions import read_rows, summarize_terms, tuning_rows
-from rag.missions.doubt import DoubtModel, features, sentences
+from rag.missions.common import sentences
+from rag.missions.doubt import DoubtModel, features
 from rag.missions.term import TermMission, term_facts
 
 C = 0.3  # L2 strength; C, t0 and k were chosen on the tuning explanations' term-grouped folds (BASELINE session 19)

@@ -26,11 +26,15 @@ def check_length(text: str, field: str, low: int, high: int, what: str) -> str:
     return text
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of an explanation (4 characters or more)."""
+    return [s.strip() for s in SENTENCE_BREAK.split(text) if len(s.strip()) >= 4]
+
+
 def clauses(text: str) -> list[str]:
     """Clauses and whole sentences: a claim may span a clause break ("보험료는 그대로라서 오를 걱정은 없어요")."""
     parts = [c.strip() for c in CLAUSE.split(text) if c and len(c.strip()) >= 4]
-    sentences = [s.strip() for s in SENTENCE_BREAK.split(text) if len(s.strip()) >= 4]
-    return list(dict.fromkeys(parts + [s for s in sentences if s not in parts]))
+    return list(dict.fromkeys(parts + [s for s in sentences(text) if s not in parts]))
 
 
 def negated(text: str) -> bool:

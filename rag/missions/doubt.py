@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 from pydantic import BaseModel
 
 from rag.keyword import get_kiwi
-from rag.missions.common import ABSOLUTE, SENTENCE_BREAK, content_words, negated, overlap
+from rag.missions.common import ABSOLUTE, content_words, negated, overlap, sentences
 
 MODEL_FILE = Path(__file__).with_name("doubt_model.json")
 LEMMA_TAGS = ("NNG", "NNP", "VV", "VA", "XR", "MAG", "SL", "SN", "VX", "VCN", "NR", "MM")
@@ -88,10 +88,6 @@ class DoubtModel:
             out.append(Doubt(sentence=sentence, probability=round(self.probability(feats), 4), fact=fact.text,
                              n=fact.n))
         return sorted(out, key=lambda d: -d.probability)
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_BREAK.split(text) if len(s.strip()) >= 4]
 
 
 @lru_cache(maxsize=8192)  # a term's definition sentences are read again for every explanation
