@@ -33,6 +33,17 @@ def test_an_unrelated_explanation_scores_low(term):
     assert term.score("해지환급금", UNRELATED).score <= 30
 
 
+def test_style_praise_for_an_off_topic_explanation_says_what_holds_its_points_back(term):
+    """A caveat ("꼭 확인하세요") in an explanation of another thing earns little 고객 관점, and its reason says why
+    instead of praising alone; on the right term the praise stands by itself."""
+    off = term.score("해지환급금", UNRELATED + " 다만 보상 한도는 꼭 확인하세요.")
+    customer = off.rubric[3]
+    assert customer.score <= 8 and customer.reason.startswith("고객에게 불리할 수 있는 점까지 짚었어요.")
+    assert "정의의 핵심을 더 담아야" in customer.reason
+    on = term.score("해지환급금", GOOD).rubric[3]
+    assert on.reason == "고객에게 불리할 수 있는 점까지 짚었어요." and on.score > customer.score
+
+
 def test_a_contradiction_is_reported_as_a_misconception(term):
     result = term.score("갱신형", "갱신형은 정해진 기간마다 자동으로 연장되는데 보험료는 절대 오르지 않아서 걱정 없어요.")
     assert result.misconceptions and "오르지 않" in result.misconceptions[0].claim

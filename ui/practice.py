@@ -37,10 +37,17 @@ def term_result_html(result, prefix: str = "term") -> str:
              f'<h4>{esc(M.RUBRIC)}</h4><table class="rubric">{rubric}</table>']
     if result.matched_points:
         parts.append(f"<h4>{esc(M.MATCHED)}</h4><ul>{_items(result.matched_points, prefix, 'matched')}</ul>")
+    if result.unconfirmed_points:
+        parts.append(f"<h4>{esc(M.UNCONFIRMED)}</h4><p class='note'>{esc(M.UNCONFIRMED_NOTE)}</p>"
+                     f"<ul>{_items(result.unconfirmed_points, prefix, 'unconfirmed')}</ul>")
     if result.missing_points:
         parts.append(f"<h4>{esc(M.MISSING)}</h4><ul>{_items(result.missing_points, prefix, 'missing')}</ul>")
     if myths:
         parts.append(f"<h4>{esc(M.MISCONCEPTIONS)}</h4><ul>{myths}</ul>")
+    doubts = "".join(f'<li class="doubt">“{esc(d.sentence)}” ↔ {esc(d.fact)} {chip(prefix, d.n)}</li>'
+                     for d in result.doubts if d.fact)
+    if doubts:
+        parts.append(f"<h4>{esc(M.DOUBTS)}</h4><ul>{doubts}</ul>")
     parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p class='feedback'>{with_chips(result.feedback, prefix)}</p>")
     parts.append(f'<h4>{esc(M.MODEL_ANSWER)}</h4><p class="model-answer">{with_chips(result.model_answer, prefix)}</p>')
     return f'<div class="mission-result">{"".join(parts)}</div>'

@@ -15,7 +15,7 @@ from rag.missions.direction import contradicts
 from rag.missions.doubt import Doubt, DoubtModel
 from rag.missions.llm_check import find_misconceptions
 from rag.missions.term_result import (KeyPoint, Misconception, RubricItem, TermDoc, TermResult, accuracy_reason,
-                                      feedback, grade, term_facts)
+                                      completeness_reason, feedback, gated, grade, term_facts)
 from rag.missions.unsupported import overclaims, wrong_numbers
 from rag.prompt import load_prompt
 from rag.retrieve import Retriever
@@ -37,6 +37,8 @@ ANTONYMS = [("같", "다르"), ("같", "다른"), ("다르", "같"), ("오르", 
 # clause to be the definition's own claim; chosen on eval/datasets/term_claims.jsonl (BASELINE session 18)
 SAID_BY_DOC = 0.6
 MIN_TERMS_TO_IDENTIFY = 30
+MATCHED = 0.35  # a key point's score (0..1) from which the explanation makes it
+UNCREDITED = 0.5  # a sentence the false-claim model finds this likely false makes no key point (nor does a myth)
 IDENTIFIED = {1: 1.0, 2: 0.9, 3: 0.8, 4: 0.6, 5: 0.6}  # the term's rank when searched by the explanation
 
 
@@ -117,13 +119,25 @@ class TermMission:
         similarity = float(whole @ definition)
         relevance = _clamp((similarity - 0.25) / 0.35)
 
-        matched, missing = [], []
+        myths, check, llm_up = self._find_misconceptions(doc, explanation, pieces, piece_vecs, drop)
+        doubts = self._doubts(doc, explanation) if not myths else []
+        # a sentence that is more likely false than not earns no key point: only the rest of the explanation is
+        # credited, and a point that only such a sentence makes is "unconfirmed" (BASELINE session 22)
+        flagged = [m.claim for m in myths] + [d.sentence for d in doubts if d.probability >= UNCREDITED]
+        trusted = explanation
+        for claim in flagged:
+            trusted = trusted.replace(claim, " ")
+        trusted_vecs = piece_vecs[[i for i, p in enumerate(pieces) if not any(p in f or f in p for f in flagged)]]
+        trusted_words = set(content_words(trusted))
+        matched, unconfirmed, missing = [], [], []
         for point, vec in zip(doc.points, point_vecs):
-            lexical = max(overlap(content_words(point.text, drop), said, self.idf),
-                          0.7 * bigram_containment(point.text, explanation, drop))
-            semantic = _clamp((float((piece_vecs @ vec).max()) - 0.3) / 0.4) if len(piece_vecs) else 0.0
-            point.score = round(0.6 * lexical + 0.4 * semantic, 3)
-            (matched if point.score >= 0.35 else missing).append(point)
+            point.score = round(self._point_score(point, vec, trusted, trusted_words, trusted_vecs, drop), 3)
+            if point.score >= MATCHED:
+                matched.append(point)
+            elif flagged and self._point_score(point, vec, explanation, said, piece_vecs, drop) >= MATCHED:
+                unconfirmed.append(point)
+            else:
+                missing.append(point)
         top = sorted((p.score for p in doc.points), reverse=True)[:2]
         best_point = sum(top) / len(top) if top else 0.0  # two points: one loosely shared word is not relevance
         relevance = 0.3 * relevance + 0.7 * _clamp((best_point - 0.15) / 0.35)
@@ -134,10 +148,7 @@ class TermMission:
         total = sum(weight["정의" in p.section] for p in doc.points) or 1.0
         covered = sum(weight["정의" in p.section] for p in matched)
         completeness = _clamp(covered / (0.6 * total))
-
-        myths, check, llm_up = self._find_misconceptions(doc, explanation, pieces, piece_vecs, drop)
         accuracy = 30 * relevance if not myths else min(5.0, 30 * relevance)
-        doubts = self._doubts(doc, explanation) if not myths else []
         # the most doubtful sentence costs up to DoubtModel.k points: from 정확성 first, the rest from the total
         off = self.doubt.points_off(doubts[0].probability) if doubts else 0.0
         accuracy, off = max(0.0, accuracy - off), max(0.0, off - accuracy)
@@ -147,12 +158,12 @@ class TermMission:
         items = [
             RubricItem(name="정확성", score=round(accuracy), max=30, reason=accuracy_reason(relevance, myths, doubts)),
             RubricItem(name="완전성", score=round(30 * completeness), max=30,
-                       reason=f"정의의 핵심 {len(doc.points)}개 중 {len(matched)}개를 담았어요."),
+                       reason=completeness_reason(len(doc.points), len(matched), len(unconfirmed))),
             RubricItem(name="쉬운 설명", score=round(20 * gate * easy_factor), max=20,
-                       reason="예시나 비유가 있어 이해하기 쉬워요." if EXAMPLE_CUE.search(explanation)
+                       reason=gated("예시나 비유가 있어 이해하기 쉬워요.", gate) if EXAMPLE_CUE.search(explanation)
                        else "고객 상황에 맞춘 예시나 숫자를 하나 넣어 보세요."),
             RubricItem(name="고객 관점", score=round(20 * gate * customer_factor), max=20,
-                       reason="고객에게 불리할 수 있는 점까지 짚었어요." if CAVEAT_CUE.search(explanation)
+                       reason=gated("고객에게 불리할 수 있는 점까지 짚었어요.", gate) if CAVEAT_CUE.search(explanation)
                        else "고객이 손해 보거나 주의할 점을 함께 말해 주세요."),
         ]
         score = max(0, sum(i.score for i in items) - 15 * len(myths) - round(off))
@@ -161,7 +172,7 @@ class TermMission:
         model_answer = " ".join(f"{t} [{n}]" for t, n in doc.examples[:3]) or (
             f"{doc.points[0].text} [{doc.points[0].n}]" if doc.points else "")
         result = TermResult(term=doc.title, score=score, grade=grade(score), rubric=items, matched_points=matched,
-                            missing_points=missing, misconceptions=myths, doubts=doubts, model_answer=model_answer,
+                            missing_points=missing, unconfirmed_points=unconfirmed, misconceptions=myths, doubts=doubts, model_answer=model_answer,
                             feedback=feedback(doc, matched, missing, myths, doubts), citations=citations,
                             similarity=round(similarity, 3))
         if check:
@@ -201,6 +212,13 @@ class TermMission:
             return []
         found = self.doubt.doubts(term_facts(doc), explanation, self.idf)
         return [d for d in found if self.doubt.points_off(d.probability) >= 1]
+
+    def _point_score(self, point: KeyPoint, vector, text: str, words: set[str], piece_vecs, drop: set[str]) -> float:
+        """How well `text` (its content words, its clauses' vectors) makes a key point: shared words, or meaning."""
+        lexical = max(overlap(content_words(point.text, drop), words, self.idf),
+                      0.7 * bigram_containment(point.text, text, drop))
+        semantic = _clamp((float((piece_vecs @ vector).max()) - 0.3) / 0.4) if len(piece_vecs) else 0.0
+        return 0.6 * lexical + 0.4 * semantic
 
     def identify(self, title: str, explanation: str) -> float | None:
         """How surely the term is found from the explanation alone, its name masked: the reverse-dictionary test.

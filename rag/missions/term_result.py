@@ -11,6 +11,9 @@ GRADES = [(85, "우수"), (70, "양호"), (45, "보완 필요"), (0, "재학습 
 # the held-out explanations 76 % of the good ones have a sentence that costs a point, 35 % one at .8 or more
 # (eval/results/BASELINE.md, "Session 21"). The points taken are the same either way.
 SURE = 0.8
+# Below this share of the most a rubric item can give (its gate: on topic, and complete), a style item's praise says
+# what holds its points back: a caveat in an explanation of the wrong thing is not "고객 관점".
+GATED = 0.6
 
 
 class KeyPoint(BaseModel):
@@ -41,6 +44,8 @@ class TermResult(BaseModel):
     rubric: list[RubricItem]
     matched_points: list[KeyPoint]
     missing_points: list[KeyPoint]
+    # made only by sentences that may be false (misconceptions, doubts): they earn nothing until those are fixed
+    unconfirmed_points: list[KeyPoint] = Field(default_factory=list)
     misconceptions: list[Misconception]
     doubts: list[Doubt] = Field(default_factory=list)  # sentences that may be false, with the points they cost
     model_answer: str
@@ -72,6 +77,18 @@ def term_facts(doc: TermDoc) -> TermFacts:
 
 def grade(score: int) -> str:
     return next(name for floor, name in GRADES if score >= floor)
+
+
+def completeness_reason(points: int, matched: int, unconfirmed: int) -> str:
+    reason = f"정의의 핵심 {points}개 중 {matched}개를 담았어요."
+    if unconfirmed:
+        reason += f" 정의와 다를 수 있는 문장에만 있는 {unconfirmed}개는 세지 않았어요."
+    return reason
+
+
+def gated(praise: str, gate: float) -> str:
+    """A style item's praise, and why it still gets few points when the explanation misses the term's core."""
+    return praise if gate >= GATED else f"{praise} 다만 정의의 핵심을 더 담아야 이 항목 점수도 올라가요."
 
 
 def accuracy_reason(relevance: float, myths: list[Misconception], doubts: list[Doubt]) -> str:

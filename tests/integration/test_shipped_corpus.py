@@ -7,6 +7,7 @@ from rag.index import Index
 from rag.missions.term_result import SURE
 from rag.retrieve import Retriever
 from rag.settings import Settings
+from ui.practice import term_result_html
 from tests.conftest import CORPUS
 
 
@@ -182,3 +183,24 @@ def test_a_true_sentence_the_model_doubts_a_little_is_only_worth_a_second_look(s
     assert "달라 보여요" not in result.feedback + result.rubric[0].reason
     assert f"'{doubt.sentence}'는 정의 문장과 한 번 더 비교해 보세요." in result.rubric[0].reason
     assert f"비교해 확인해 보세요: {doubt.fact} [{doubt.n}]" in result.feedback
+
+
+@pytest.mark.parametrize("term, true, false, point", [
+    ("해지환급금", "해지환급금은 계약을 중간에 해지하면 돌려받는 돈이에요. 가입 초기에는 낸 보험료보다 적거나 거의 없을 수 있어요.",
+     "해지환급금은 계약을 중간에 해지하면 돌려받는 돈이에요. 가입 초기에 해지해도 그동안 낸 보험료를 전부 돌려받아요.",
+     "가입 초기에는 거의 없을 수 있다"),  # a listed myth, found by the rules
+    ("우량체", "우량체는 건강 상태가 좋아서 표준체보다 위험이 낮게 평가된 분들이에요. 그래서 같은 보장이라도 보험료를 할인받으실 "
+              "수 있어요.",
+     "우량체는 건강 상태가 좋아서 표준체보다 위험이 낮게 평가된 분들이에요. 그래서 같은 보장이라도 보험료가 더 비싸게 붙어요.",
+     "낮은 보험료"),  # a reversed sentence only the false-claim model doubts
+])
+def test_a_key_point_made_only_in_a_wrong_sentence_earns_nothing(services, term, true, false, point):
+    """The point the false sentence is about is 'unconfirmed' (listed with its citation, not counted), so a fluent wrong
+    explanation does not collect completeness for the very fact it gets wrong; the true wording earns it."""
+    right, wrong = services.term_mission.score(term, true), services.term_mission.score(term, false)
+    assert any(point in p.text for p in right.matched_points) and not right.unconfirmed_points
+    assert not any(point in p.text for p in wrong.matched_points)
+    assert [p for p in wrong.unconfirmed_points if point in p.text][0].n == 1
+    assert wrong.rubric[1].score < right.rubric[1].score and "세지 않았어요" in wrong.rubric[1].reason
+    html = term_result_html(wrong)
+    assert "확인이 필요한 핵심" in html and 'class="unconfirmed"' in html
