@@ -204,7 +204,7 @@ class TermMission:
         myths += self._reversals(doc, pieces, {m.claim for m in myths})
         myths += self._unsupported(doc, explanation, pieces, {m.claim for m in myths}, drop)
         found, check, llm_up = self._llm_misconceptions(doc, explanation, myths)
-        return myths + found, check, llm_up
+        return _one_per_statement(myths + found), check, llm_up
 
     def _doubts(self, doc: TermDoc, explanation: str) -> list[Doubt]:
         """The explanation's sentences the false-claim model (doubt.py) doubts enough to cost points, worst first."""
@@ -330,6 +330,16 @@ class TermMission:
             if not any(piece in k or k in piece for k in known | {m.claim for m in found}):
                 found.append(Misconception(claim=piece, correction=correction, n=n))
         return found
+
+
+def _one_per_statement(myths: list[Misconception]) -> list[Misconception]:
+    """A clause and the sentence holding it are one statement, found once and penalised once: the longer quote stays
+    ("…처음 가입할 때 금액 그대로라서 절대 오르지 않아요." rather than "절대 오르지 않아요.")."""
+    kept: list[Misconception] = []
+    for myth in sorted(myths, key=lambda m: len(m.claim), reverse=True):
+        if not any(myth.claim in k.claim for k in kept):
+            kept.append(myth)
+    return [m for m in myths if m in kept]
 
 
 def _doc_says_it(piece: str, points: list[tuple[str, set[str]]], drop: set[str], idf) -> bool:
