@@ -39,6 +39,11 @@ def entries(panel: str) -> dict[str, str]:
     return dict(re.findall(r'<div class="cite-entry" id="([^"]+)">(.*?)</details></div>', panel, flags=re.S))
 
 
+def targets(panel: str) -> set[str]:
+    """Every id a chip can open: entries, and the numbers inside an entry that cites one chunk more than once."""
+    return set(re.findall(r' id="([^"]+)"', panel))
+
+
 def entry_title(entry: str) -> str:
     return html.unescape(re.search(r'<b class="cite-title">(.*?)</b>', entry).group(1))
 
@@ -70,7 +75,7 @@ def test_answer_streams_and_cites_with_chips_that_open_panel_entries(small_index
     answer = history[1]["content"]
     assert 'class="cite-chip"' in answer and 'href="#a0-1"' in answer
     found = entries(panel)
-    assert "a0-1" in found and set(chip_targets(answer)) <= set(found)
+    assert "a0-1" in found and set(chip_targets(answer)) <= targets(panel)
     assert entry_title(found["a0-1"]) == "갱신형"
     for entry_id, entry in found.items():
         quote = html.unescape(re.search(r"<mark>(.*?)</mark>", entry, flags=re.S).group(1))
@@ -86,7 +91,7 @@ def test_follow_up_turn_uses_the_next_prefix_and_the_conversation(small_index):
     assert len(history) == 4 and history[2]["content"] == "그럼 비갱신형은요?"
     assert 'href="#a1-1"' in history[3]["content"] and "#a0-" not in history[3]["content"]
     found = entries(panel)
-    assert set(chip_targets(history[3]["content"])) <= set(found) and all(i.startswith("a1-") for i in found)
+    assert set(chip_targets(history[3]["content"])) <= targets(panel) and all(i.startswith("a1-") for i in found)
     assert entry_title(found["a1-1"]) == "비갱신형"
     # clicking a message shows its turn's sources again (two messages per turn)
     assert chat.select(turns, 1) == (first_panel, turns[0]["latency"])
@@ -194,6 +199,25 @@ def test_a_chunk_with_a_script_tag_renders_escaped_in_the_panel():
     panel = sources_panel([cite], {"c1": chunk}, "a0")
     assert "<script>" not in panel and "&lt;script&gt;alert(1)&lt;/script&gt;" in panel and "<b>악성" not in panel
     assert list(entries(panel)) == ["a0-1"] and panel.count("<mark>원금은 보장되지 않아요.</mark>") == 2
+
+
+def test_two_quotes_of_one_chunk_share_one_panel_entry_that_both_chips_open():
+    """An answer cites a chunk once per sentence it supports: [1] and [3] are the same chunk, so the panel shows it
+    once, with both numbers, both quotes marked, and an id for each chip; [2] is another chunk."""
+    a = Chunk(chunk_id="a", doc_id="d1", title="갱신형", source="terms/갱신형.md",
+              text="갱신형은 만기마다 갱신한다. 갱신 때 보험료가 오를 수 있다. 최대 갱신 나이가 있다.")
+    b = Chunk(chunk_id="b", doc_id="d2", title="비갱신형", source="terms/비갱신형.md", text="비갱신형은 보험료가 같다.")
+    cites = [Citation(n=1, chunk_id="a", title=a.title, source=a.source, quote="갱신형은 만기마다 갱신한다."),
+             Citation(n=2, chunk_id="b", title=b.title, source=b.source, quote="비갱신형은 보험료가 같다."),
+             Citation(n=3, chunk_id="a", title=a.title, source=a.source, quote="갱신 때 보험료가 오를 수 있다.")]
+    panel = sources_panel(cites, {"a": a, "b": b}, "a0")
+    found = entries(panel)
+    assert list(found) == ["a0-1", "a0-2"] and targets(panel) == {"a0-1", "a0-2", "a0-3"}
+    assert re.search(r'<div class="cite-entry" id="a0-1">.*id="a0-3".*id="a0-2"', panel, flags=re.S)
+    full = re.search(r'<div class="cite-chunk">(.*?)</div>', found["a0-1"], flags=re.S).group(1)
+    assert re.findall(r"<mark>(.*?)</mark>", full) == ["갱신형은 만기마다 갱신한다.", "갱신 때 보험료가 오를 수 있다."]
+    assert found["a0-1"].count('class="cite-excerpt"') == 2 and found["a0-2"].count('class="cite-excerpt"') == 1
+    assert highlight("가나다라", "나다", "다라") == "가<mark>나다</mark>라"  # an overlapping quote is not marked twice
 
 
 def _raised(call, *args):

@@ -25,6 +25,8 @@ CSS = """
   text-align:center; font-size:.85em; margin-right:.3em; }
 .cite-meta { color:#5b6475; font-size:.85em; margin:.2em 0; }
 .cite-excerpt, .cite-chunk { font-size:.9em; line-height:1.55; white-space:pre-wrap; }
+.cite-excerpt + .cite-excerpt { margin-top:.3em; }
+.cite-excerpt sup { color:#1747a6; font-weight:600; }
 .cite-chunk { max-height:24em; overflow:auto; background:#fff; padding:.4em; border-radius:6px; }
 mark { background:#fff1a8; padding:0 .1em; }
 .refusal { border-left:4px solid #d08a00; background:#fff8e6; padding:.5em .8em; border-radius:6px; }
@@ -52,7 +54,8 @@ document.addEventListener('click', function (event) {
   if (!chip) return;
   event.preventDefault();
   event.stopPropagation();
-  var entry = document.getElementById((chip.getAttribute('href') || '').slice(1));
+  var target = document.getElementById((chip.getAttribute('href') || '').slice(1));
+  var entry = target && (target.closest('.cite-entry') || target);
   if (!entry) return;
   var details = entry.querySelector('details');
   if (details) details.open = true;

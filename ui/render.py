@@ -8,6 +8,7 @@ from rag.types import Chunk
 from ui import messages as M
 
 CONTEXT_CHARS = 120  # characters shown either side of a quote in the panel's excerpt
+GROUPED_CONTEXT = 30  # the same, in an entry that quotes its chunk more than once
 
 
 def esc(text: str) -> str:
@@ -22,19 +23,24 @@ def chip(prefix: str, n: int, title: str = "") -> str:
     return f'<a class="cite-chip" href="#{esc(prefix)}-{n}" title="{esc(title)}">{n}</a>'
 
 
-
 def with_chips(text: str, prefix: str, titles: dict[int, str] | None = None) -> str:
     """Escaped text whose `[n]` markers are chips."""
     titles = titles or {}
     return MARKER.sub(lambda m: chip(prefix, int(m.group(1)), titles.get(int(m.group(1)), "")), esc(text))
 
 
-def highlight(text: str, quote: str) -> str:
-    """Escaped text with the first occurrence of `quote` in <mark>."""
-    at = text.find(quote) if quote else -1
-    if at < 0:
-        return esc(text)
-    return f"{esc(text[:at])}<mark>{esc(quote)}</mark>{esc(text[at + len(quote):])}"
+def highlight(text: str, *quotes: str) -> str:
+    """Escaped text with the first occurrence of each quote in <mark> (quotes that overlap a marked one are skipped)."""
+    spans: list[tuple[int, int]] = []
+    for quote in quotes:
+        at = text.find(quote) if quote else -1
+        if at >= 0 and not any(at < end and start < at + len(quote) for start, end in spans):
+            spans.append((at, at + len(quote)))
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        out += [esc(text[pos:start]), f"<mark>{esc(text[start:end])}</mark>"]
+        pos = end
+    return "".join(out) + esc(text[pos:])
 
 
 def excerpt(text: str, quote: str, width: int = CONTEXT_CHARS) -> str:
@@ -62,21 +68,38 @@ def meta_line(c: Citation) -> str:
 
 
 def sources_panel(citations: list[Citation], chunks: dict[str, Chunk], prefix: str) -> str:
-    """One entry per cited source: metadata, the quote highlighted in context, and the full chunk behind a toggle."""
+    """One entry per cited chunk: its numbers, metadata, each quote highlighted in context, and the full chunk behind a
+    toggle. An answer cites a chunk once per sentence it supports ([1] and [3] quote two sentences of one chunk): the
+    entry carries every such number, so each chip finds it."""
     if not citations:
         return f'<div class="sources-empty">{esc(M.SOURCES_EMPTY)}</div>'
-    entries = []
+    by_chunk: dict[str, list[Citation]] = {}
     for c in citations:
-        chunk = chunks.get(c.chunk_id)
-        full = chunk.text if chunk else c.quote
+        by_chunk.setdefault(c.chunk_id, []).append(c)
+    entries = []
+    for group in by_chunk.values():
+        first = group[0]
+        chunk = chunks.get(first.chunk_id)
+        full = chunk.text if chunk else " … ".join(c.quote for c in group)
+        # the entry's id is its first number's; a later number is an anchor inside it
+        numbers = "".join(f'<span class="cite-num"{_anchor(prefix, c.n) if c is not first else ""}>{c.n}</span>'
+                          for c in group)
+        if len(group) == 1:
+            quotes = f'<div class="cite-excerpt">{excerpt(full, first.quote)}</div>'
+        else:  # the full chunk is one click away: each quote gets a little context only
+            quotes = "".join(f'<div class="cite-excerpt"><sup>{c.n}</sup> {excerpt(full, c.quote, GROUPED_CONTEXT)}</div>'
+                             for c in group)
         entries.append(
-            f'<div class="cite-entry" id="{esc(prefix)}-{c.n}">'
-            f'<div class="cite-head"><span class="cite-num">{c.n}</span> <b class="cite-title">{esc(c.title)}</b></div>'
-            f'<div class="cite-meta">{meta_line(c)}</div>'
-            f'<div class="cite-excerpt">{excerpt(full, c.quote)}</div>'
+            f'<div class="cite-entry" id="{esc(prefix)}-{first.n}">'
+            f'<div class="cite-head">{numbers} <b class="cite-title">{esc(first.title)}</b></div>'
+            f'<div class="cite-meta">{meta_line(first)}</div>{quotes}'
             f'<details class="cite-full"><summary>{esc(M.OPEN_FULL)}</summary>'
-            f'<div class="cite-chunk">{highlight(full, c.quote)}</div></details></div>')
+            f'<div class="cite-chunk">{highlight(full, *(c.quote for c in group))}</div></details></div>')
     return f'<div class="sources" data-prefix="{esc(prefix)}"><h4>{esc(M.SOURCES_HEADING)}</h4>{"".join(entries)}</div>'
+
+
+def _anchor(prefix: str, n: int) -> str:
+    return f' id="{esc(prefix)}-{n}"'
 
 
 def korean_error(exc: Exception) -> str:

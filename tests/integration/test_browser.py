@@ -110,6 +110,14 @@ def test_ask_shows_chips_the_source_panel_and_latency(page):
     entry = page.locator("#sources .cite-entry.cite-active")
     entry.wait_for(timeout=5_000)
     assert entry.locator("details[open] .cite-chunk").is_visible()
+    page.wait_for_timeout(2_100)  # the highlight fades
+    # a chunk that backs several sentences is one entry holding all their numbers; every chip opens its entry
+    full_texts = page.locator("#sources .cite-chunk").all_inner_texts()
+    assert len(full_texts) == len(set(full_texts))
+    assert page.locator("#sources .cite-num").count() == len(set(chips.all_inner_texts()))
+    chips.last.click()
+    entry.wait_for(timeout=5_000)
+    assert chips.last.inner_text() in entry.locator(".cite-num").all_inner_texts()
     shot(page, "chat.png")
 
     ask(page, "그럼 비갱신형은요?")  # a follow-up uses the conversation
