@@ -22,7 +22,7 @@ from ui import messages as M
 from ui.chat import ChatHandler
 from ui.documents import AdminError, AdminGuard, DocumentsHandler
 from ui.evaluation import METRIC_COLUMNS, EvalHandler
-from ui.practice import ConversationHandler, TermHandler
+from ui.practice import SHOWN_MISSING, ConversationHandler, TermHandler, term_result_html
 from ui.render import error_box, esc, excerpt, highlight, korean_error, sources_panel, with_chips
 
 LATENCY = re.compile(r"검색 \d+ ms · 생성 \d+ ms · 전체 \d+ ms")
@@ -264,6 +264,24 @@ def test_term_scores_with_a_rubric_chips_and_a_session_history(small_index):
     off_topic, _, attempts, rows = term.score("갱신형", "오늘 점심으로 김치찌개를 먹었는데 정말 맛있었어요.", attempts)
     assert int(re.search(r'data-score="(\d+)"', off_topic).group(1)) < score
     assert [r[1] for r in rows] == ["갱신형", "해지환급금"] and len(attempts) == 2  # newest first
+
+
+def test_term_result_lists_three_missing_points_and_folds_the_rest_and_lists_doubts_only_beyond_the_feedback():
+    from rag.missions.doubt import Doubt
+    from rag.missions.term_result import KeyPoint, RubricItem, TermResult
+
+    points = [KeyPoint(text=f"정의 문장 {i}.", section="정의", n=1) for i in range(5)]
+    doubts = [Doubt(sentence=f"설명 문장 {i}.", probability=0.6, fact=f"정의 문장 {i}.", n=1) for i in range(2)]
+    result = TermResult(term="갱신형", score=40, grade="재학습 필요", rubric=[RubricItem(name="정확성", score=10, max=30,
+                        reason="")], matched_points=[], missing_points=points, unconfirmed_points=points[:1],
+                        misconceptions=[], doubts=doubts, model_answer="", feedback="", citations=[])
+    out = term_result_html(result)
+    folded = re.search(r"<details class='more'><summary>(.*?)</summary>(.*?)</details>", out, flags=re.S)
+    assert folded.group(1) == M.MORE.format(n=5 - SHOWN_MISSING) and folded.group(2).count("<li") == 5 - SHOWN_MISSING
+    assert out.count('class="missing"') == 5 and 'class="unconfirmed"' in out and M.UNCONFIRMED_NOTE in out
+    assert M.DOUBTS in out and out.count('class="doubt"') == 2
+    one = term_result_html(result.model_copy(update={"doubts": doubts[:1], "missing_points": points[:3]}))
+    assert M.DOUBTS not in one and "<details class='more'>" not in one
 
 
 def test_term_errors_do_not_add_an_attempt(small_index):

@@ -41,6 +41,7 @@ mark { background:#fff1a8; padding:0 .1em; }
 .mission-result li.missing, .mission-result li.myth { color:#8e1b1b; }
 .mission-result li.unconfirmed, .mission-result li.doubt { color:#7a5200; }
 .mission-result p.note { color:#5b6475; font-size:.85em; margin:.2em 0; }
+.mission-result details.more summary { color:#5b6475; font-size:.85em; cursor:pointer; margin-left:1.2em; }
 .mission-result .by-llm { font-size:0.8em; padding:0 4px; border:1px solid #8e1b1b; border-radius:3px; }
 .feedback { white-space:pre-line; }
 .script-view { white-space:pre-wrap; font-family:inherit; background:#fafafa; padding:.6em; border-radius:6px; }

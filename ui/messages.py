@@ -48,6 +48,7 @@ MISCONCEPTIONS = "바로잡을 부분"
 UNCONFIRMED = "확인이 필요한 핵심"
 UNCONFIRMED_NOTE = "정의와 다를 수 있는 문장에만 담겨 있어 점수에 넣지 않았어요. 그 문장을 고치면 점수에 들어가요."
 DOUBTS = "정의와 비교해 볼 문장"
+MORE = "{n}개 더 보기"
 FOUND_BY_LLM = "AI 검수"  # a misconception the configured LLM found, not the offline rules
 MODEL_ANSWER = "모범 답안"
 FEEDBACK = "피드백"

@@ -9,6 +9,7 @@ from ui import messages as M
 from ui.render import chip, error_box, esc, korean_error, sources_panel, with_chips
 
 log = logging.getLogger(__name__)
+SHOWN_MISSING = 3  # missing key points listed before "더 보기"; the feedback names the first two
 
 
 def counter(text: str, low: int, high: int) -> str:
@@ -41,12 +42,15 @@ def term_result_html(result, prefix: str = "term") -> str:
         parts.append(f"<h4>{esc(M.UNCONFIRMED)}</h4><p class='note'>{esc(M.UNCONFIRMED_NOTE)}</p>"
                      f"<ul>{_items(result.unconfirmed_points, prefix, 'unconfirmed')}</ul>")
     if result.missing_points:
-        parts.append(f"<h4>{esc(M.MISSING)}</h4><ul>{_items(result.missing_points, prefix, 'missing')}</ul>")
+        first, rest = result.missing_points[:SHOWN_MISSING], result.missing_points[SHOWN_MISSING:]
+        more = (f"<details class='more'><summary>{esc(M.MORE.format(n=len(rest)))}</summary>"
+                f"<ul>{_items(rest, prefix, 'missing')}</ul></details>" if rest else "")
+        parts.append(f"<h4>{esc(M.MISSING)}</h4><ul>{_items(first, prefix, 'missing')}</ul>{more}")
     if myths:
         parts.append(f"<h4>{esc(M.MISCONCEPTIONS)}</h4><ul>{myths}</ul>")
     doubts = "".join(f'<li class="doubt">“{esc(d.sentence)}” ↔ {esc(d.fact)} {chip(prefix, d.n)}</li>'
                      for d in result.doubts if d.fact)
-    if doubts:
+    if len(result.doubts) > 1:  # one doubted sentence is already the feedback's first line
         parts.append(f"<h4>{esc(M.DOUBTS)}</h4><ul>{doubts}</ul>")
     parts.append(f"<h4>{esc(M.FEEDBACK)}</h4><p class='feedback'>{with_chips(result.feedback, prefix)}</p>")
     parts.append(f'<h4>{esc(M.MODEL_ANSWER)}</h4><p class="model-answer">{with_chips(result.model_answer, prefix)}</p>')
