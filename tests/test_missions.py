@@ -155,6 +155,35 @@ def test_negated_and_refused_phrases_are_not_violations(small_index):
     assert [f.code for f in result.findings if f.kind == "prohibited"] == []
 
 
+WARNINGS = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 치아보험 설계안을 보여 드릴게요.
+고객: 작년에 치과 다닌 건 빼고 적어도 되죠?
+설계사: 빼고 쓰시면 나중에 보험금 청구할 때 문제가 될 수 있어요. 질문표에는 있는 그대로 적어 주세요.
+고객: 보험료 부담이 좀 있네요.
+설계사: 그 부분은 신경 쓰지 마시고 천천히 비교해 보세요."""
+
+
+def test_a_warning_about_leaving_history_out_and_a_figure_of_speech_are_not_obstruction(small_index):
+    """"빼고 쓰시면 … 문제가 될 수 있어요" tells the customer to disclose; "신경 쓰지 마시고" is not "(질문표에) 쓰지
+    마세요". Telling them to leave it out still is obstruction."""
+    review = small_index.conversation_mission.review
+    assert [f.code for f in review(WARNINGS, product="치아").findings if f.kind == "prohibited"] == []
+    told = WARNINGS.replace("빼고 쓰시면 나중에 보험금 청구할 때 문제가 될 수 있어요.", "그건 빼고 쓰셔도 아무 문제 없어요.")
+    assert "disclosure_obstruction" in {f.code for f in review(told, product="치아").findings}
+
+
+@pytest.mark.parametrize("line, renewable", [
+    ("홈쇼핑 상품이 갱신형이거나 진단비가 더 적을 수 있어요.", False),  # someone else's product, a maybe
+    ("다른 데 견적이 갱신형인지부터 볼게요.", False),
+    ("이 암보험은 10년 갱신형이라 처음 보험료가 낮아요.", True),  # what the partner sells
+])
+def test_only_a_product_the_partner_calls_renewable_needs_the_renewal_explanation(small_index, line, renewable):
+    script = ("설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 암보험 설계안을 보여 드릴게요.\n"
+              f"고객: 다른 데는 더 싸던데요.\n설계사: {line}\n설계사: 괜찮으시면 청약서에 서명해 주세요.")
+    result = small_index.conversation_mission.review(script, product="암")
+    assert result.renewable is renewable
+    assert ("missing_renewal_increase" in {f.code for f in result.findings}) is renewable
+
+
 def test_script_limits_and_parsing(small_index):
     with pytest.raises(InputValidationError) as err:
         small_index.conversation_mission.review("설계사: 안녕하세요")

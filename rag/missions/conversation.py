@@ -27,6 +27,9 @@ PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
 ]
 
 
+RENEWABLE_SALE = re.compile(r"(?<!비)갱신형(?!인지|이거나|일 ?수|이든|일지|인가)")
+
+
 class Utterance(BaseModel):
     speaker: str  # "설계사" or "고객"
     text: str
@@ -169,8 +172,8 @@ class ConversationMission:
                                            reason="unknown_scenario")
             product = found.product
         product = normalize_product(product) if product else infer_product(script)
-        if renewable is None:
-            renewable = bool(re.search(r"(?<!비)갱신형", script)) or product == "실손"
+        if renewable is None:  # the partner calls what they sell 갱신형; "경쟁 상품이 갱신형이거나/인지" is not that
+            renewable = product == "실손" or any(RENEWABLE_SALE.search(u.text) for u in partner)
         prohibited = self._prohibited(partner)
         # a sentence that broke a rule is not evidence of an explanation ("갱신돼도 보험료 안 올라요" is no 갱신 안내)
         explained = "\n".join(s for u in partner for s, _ in _sentences(u.text)
