@@ -129,6 +129,7 @@ def conversation_result_html(result, script: str, prefix: str = "conv") -> str:
         f"</b> {esc(f.rule)} {esc(f.message)}"
         + (f' — “{esc(f.evidence.quote)}”' if f.evidence else "")
         + (f" {esc(M.BY_CLASSIFIER.format(p=f.confidence))}" if f.detector == "classifier" else "")
+        + (f' <span class="by-llm">{esc(M.FOUND_BY_LLM)}</span>' if f.detector == "llm" else "")
         + f" {chip(prefix, f.n, f.rule)}</li>"
         for f in result.findings)
     suggestions = "".join(f"<li>{esc(s.text)} {chip(prefix, s.n)}</li>" for s in result.suggestions)

@@ -1,5 +1,6 @@
 """Conversation mission: a sales script gets stage scores, compliance findings citing guideline rules, and coaching."""
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -11,11 +12,14 @@ from pydantic import BaseModel
 from rag.cite import PARTNER_NAMES, SPEAKER, Citation, best_quote
 from rag.errors import InputValidationError
 from rag.missions.common import check_length, llm_feedback
+from rag.missions.llm_check import find_violations
 from rag.missions.statements import get_classifier
 from rag.prompt import load_prompt
 from rag.keyword import tokenize
 from rag.retrieve import Retriever, chunk_label
 from rag.types import Chunk
+
+log = logging.getLogger(__name__)
 
 MIN_CHARS, MAX_CHARS = 50, 3000
 RULES_FILE = Path(__file__).with_name("compliance.yaml")
@@ -59,7 +63,8 @@ class Finding(BaseModel):
     message: str
     evidence: Evidence | None = None
     n: int  # citation number of the rule; 0 when its guideline is not in the index (no citation)
-    detector: str = "pattern"  # "pattern" (compliance.yaml) or "classifier" (rag/missions/statements.py)
+    # "pattern" (compliance.yaml), "classifier" (rag/missions/statements.py) or "llm" (the configured model's check)
+    detector: str = "pattern"
     confidence: float | None = None  # the classifier's probability
 
 
@@ -82,6 +87,8 @@ class ConversationResult(BaseModel):
     generator: str = "extractive"
     prompt_version: str = "conversation_rubric@1.0"
     rules_version: str = ""
+    compliance_check: str = "rules"  # "rules+openai:<model>" when the configured LLM also checked the partner's lines
+    check_prompt_version: str | None = None
 
 
 class Scenario(BaseModel):
@@ -175,6 +182,8 @@ class ConversationMission:
         if renewable is None:  # the partner calls what they sell 갱신형; "경쟁 상품이 갱신형이거나/인지" is not that
             renewable = product == "실손" or any(RENEWABLE_SALE.search(u.text) for u in partner)
         prohibited = self._prohibited(partner)
+        by_llm, check, llm_up = self._llm_prohibited(partner, {f.code for f in prohibited})
+        prohibited += by_llm
         # a sentence that broke a rule is not evidence of an explanation ("갱신돼도 보험료 안 올라요" is no 갱신 안내)
         explained = "\n".join(s for u in partner for s, _ in _sentences(u.text)
                               if not any(f.evidence and s in f.evidence.quote for f in prohibited))
@@ -205,7 +214,9 @@ class ConversationMission:
                                     stages=stages, findings=findings, suggestions=suggestions,
                                     feedback=_feedback(findings, stages, suggestions), citations=citations,
                                     rules_version=f"compliance@{self.rules['version']}")
-        if self.llm is not None and citations:
+        if check:
+            result.compliance_check, result.check_prompt_version = f"rules+{self.llm.name}", check
+        if llm_up and citations:  # a model that just failed the check is not waited for twice
             prompt = load_prompt("conversation_feedback")
             chunks = self.retriever.index.docstore.get_chunks([c.chunk_id for c in citations])
             sources = [{"n": c.n, "label": chunk_label(chunks[c.chunk_id]), "text": chunks[c.chunk_id].text}
@@ -240,6 +251,42 @@ class ConversationMission:
                 findings.append(Finding(code=rule["code"], kind="prohibited", rule=rule["rule"], rule_title="",
                                         message=rule["message"], evidence=hit, n=0))
         return findings + self._classified(partner, {f.code for f in findings})
+
+    def _llm_prohibited(self, partner: list[Utterance], found: set[str]) -> tuple[list[Finding], str | None, bool]:
+        """Prohibited statements the LLM finds for the codes the offline checks did not (llm_check.py), the check's
+        prompt version when the model answered in JSON, and whether the model is up. Without an LLM: nothing."""
+        from rag.llm import LLMUnavailableError
+
+        if self.llm is None:
+            return [], None, False
+        rules = [r for r in self.rules["prohibited"] if r["code"] not in found]
+        if not rules:
+            return [], None, True
+        prompt = load_prompt("conversation_check")
+        asked = [{"code": r["code"], "rule": r["rule"], "message": r["message"],
+                  "text": self._rule_chunks[r["rule"]].text if r["rule"] in self._rule_chunks else ""} for r in rules]
+        try:
+            hits = find_violations(self.llm, prompt, asked, [u.text for u in partner])
+        except LLMUnavailableError as exc:
+            log.warning("compliance check skipped, the offline checks alone review: %s", exc)
+            return [], None, False
+        if hits is None:
+            return [], None, True
+        by_code = {r["code"]: r for r in rules}
+        findings = []
+        for code, i, span in hits:
+            u = partner[i]
+            start = u.text.index(span)
+            # the evidence is the whole sentence(s) the quote is in, as for the offline checks
+            covering = [(s, at) for s, at in _sentences(u.text) if at < start + len(span) and start < at + len(s)]
+            first, last = (covering[0][1], covering[-1][1] + len(covering[-1][0])) if covering else (start,
+                                                                                                  start + len(span))
+            rule = by_code[code]
+            findings.append(Finding(code=code, kind="prohibited", rule=rule["rule"], rule_title="",
+                                    message=rule["message"], n=0, detector="llm",
+                                    evidence=Evidence(quote=u.text[first:last], start=u.start + first,
+                                                      end=u.start + last)))
+        return findings, prompt.ref, True
 
     def warm_up(self) -> None:
         """Train the statement classifier now rather than on the first review (~1.5 s)."""

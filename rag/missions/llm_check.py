@@ -1,8 +1,10 @@
-"""Misconceptions found by the LLM (when one is configured): the entailment check the offline rules cannot make.
+"""What the LLM (when one is configured) finds beyond the offline rules: misconceptions in a term explanation (the
+entailment check the rules cannot make), and prohibited statements in a sales script said in words no pattern or
+classifier example has.
 
-The model reads the definition chunks and the explanation and names the claims that contradict them. Nothing it says
-counts unchecked: a claim must be the partner's own words, the source number one of the chunks, and the correction
-becomes the exact sentence of that chunk that best matches what the model wrote.
+Nothing the model says counts unchecked: a claim or quote must be the partner's own words, a source number one of the
+chunks, a code one of the rules asked about; a correction becomes the exact sentence of its chunk that best matches
+what the model wrote.
 """
 
 import json
@@ -30,6 +32,15 @@ class Verdict(BaseModel):
     misconceptions: list[Finding] = []
 
 
+class Violation(BaseModel):
+    code: str
+    quote: str
+
+
+class Review(BaseModel):
+    violations: list[Violation] = []
+
+
 def find_misconceptions(llm, prompt, term: str, chunks: list[Chunk],
                         explanation: str) -> list[tuple[str, str, int]] | None:
     """(claim, correction, n) for each checked claim; None when the answer is not the JSON asked for.
@@ -55,12 +66,34 @@ def find_misconceptions(llm, prompt, term: str, chunks: list[Chunk],
     return found
 
 
-def _parse(text: str) -> Verdict | None:
+def find_violations(llm, prompt, rules: list[dict], lines: list[str]) -> list[tuple[str, int, str]] | None:
+    """(code, line index, quoted span) for each checked violation in the partner's `lines`; None when the answer is not
+    the JSON asked for. `rules` are dicts with code, rule, message and text (the guideline rule's chunk). A code must
+    be one of `rules` and the quote a span of one line (spacing aside); one finding per code, the first.
+    Raises LLMUnavailableError when the model is down or too slow."""
+    text = "".join(llm.stream(prompt.render(rules=rules, lines=lines), prompt_version=prompt.ref))
+    review = _parse(text, Review)
+    if review is None:
+        log.warning("compliance check skipped: the model did not answer with the JSON asked for")
+        return None
+    codes = {r["code"] for r in rules}
+    found: list[tuple[str, int, str]] = []
+    for item in review.violations:
+        spans = [(i, span) for i, line in enumerate(lines) if (span := _span_of(item.quote, line))]
+        if item.code not in codes or not spans or any(code == item.code for code, _, _ in found):
+            log.info("dropped a finding with an unknown code, a quote of no partner line, or a repeated code: %r %r",
+                     item.code, item.quote[:80])
+            continue
+        found.append((item.code, *spans[0]))
+    return found
+
+
+def _parse(text: str, model: type[BaseModel] = Verdict):
     match = JSON_OBJECT.search(text or "")
     if not match:
         return None
     try:
-        return Verdict.model_validate(json.loads(match.group()))
+        return model.model_validate(json.loads(match.group()))
     except (json.JSONDecodeError, ValidationError):
         return None
 

@@ -157,3 +157,59 @@ def test_without_a_usable_llm_answer_the_rules_alone_score(server, small_index, 
     assert result.misconception_check == "rules" and result.check_prompt_version is None
     assert result.score == offline.score and result.misconceptions == []
     assert server.chat_requests == requests and result.generator == "extractive"
+
+
+INDIRECT = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 변액연금 설계안을 보여 드릴게요.
+고객: 요즘 주식이 불안해서요. 나중에 받을 돈이 줄면 어떡해요?
+설계사: 부장님 정도 기간이면 연금 62만 원은 그냥 확정이라고 보고 노후 계획 짜셔도 돼요. 예시표는 참고만 하세요.
+고객: 그럼 다른 회사 것도 비교해 볼게요.
+설계사: 네, 천천히 비교해 보세요."""
+INDIRECT_QUOTE = "연금 62만 원은 그냥 확정이라고 보고 노후 계획 짜셔도 돼요"
+
+
+def conversation_mission(small_index, llm=None):
+    from rag.missions.conversation import ConversationMission
+
+    return ConversationMission(small_index.retriever, llm)
+
+
+def test_the_llm_compliance_check_finds_an_indirect_violation_the_offline_checks_miss(server, small_index):
+    offline = conversation_mission(small_index).review(INDIRECT, product="변액")
+    assert [f for f in offline.findings if f.kind == "prohibited"] == [] and offline.compliance_check == "rules"
+    verdict = json.dumps({"violations": [{"code": "guarantee", "quote": INDIRECT_QUOTE.replace("그냥 확정", "그냥  확정")}]},
+                         ensure_ascii=False)
+    server.script({"responder": by_prompt("검수했습니다.\n" + verdict, "확정이라고 말하면 안 돼요 [1].")})
+    result = conversation_mission(small_index, make_llm(server)).review(INDIRECT, product="변액")
+    check = next(r for r in server.requests if "준법 심사자" in r["body"]["messages"][0]["content"])
+    asked = check["body"]["messages"][1]["content"]
+    assert "guarantee (G03-2)" in asked and "1. 안녕하세요" in asked and "요즘 주식이 불안해서요" not in asked
+    [found] = [f for f in result.findings if f.kind == "prohibited"]
+    assert found.code == "guarantee" and found.detector == "llm" and found.rule == "G03-2"
+    sentence = "부장님 정도 기간이면 연금 62만 원은 그냥 확정이라고 보고 노후 계획 짜셔도 돼요."
+    assert found.evidence.quote == sentence == INDIRECT[found.evidence.start:found.evidence.end]
+    assert result.compliance_check == "rules+openai:test-model" and result.check_prompt_version == "conversation_check@1.0"
+    assert result.score < offline.score
+    from ui.practice import conversation_result_html
+
+    assert "AI 검수" in conversation_result_html(result, INDIRECT)
+    assert "AI 검수" not in conversation_result_html(offline, INDIRECT)
+
+
+def test_llm_compliance_findings_that_quote_nothing_the_partner_said_are_dropped(server, small_index):
+    invented = json.dumps({"violations": [
+        {"code": "guarantee", "quote": "나중에 받을 돈이 줄면 어떡해요"},  # the customer's words
+        {"code": "no_such_rule", "quote": INDIRECT_QUOTE},
+        {"code": "pressure", "quote": "오늘 안 하시면 끝이에요"},  # said by nobody
+    ]}, ensure_ascii=False)
+    server.script({"responder": by_prompt(invented, "좋아요 [1].")})
+    result = conversation_mission(small_index, make_llm(server)).review(INDIRECT, product="변액")
+    assert [f for f in result.findings if f.kind == "prohibited"] == []
+    assert result.compliance_check == "rules+openai:test-model"
+
+
+def test_a_model_that_is_down_leaves_the_offline_review_and_is_not_asked_twice(server, small_index):
+    offline = conversation_mission(small_index).review(INDIRECT, product="변액")
+    server.script({"status": 500})
+    result = conversation_mission(small_index, make_llm(server, retries=0)).review(INDIRECT, product="변액")
+    assert result.compliance_check == "rules" and result.check_prompt_version is None
+    assert result.score == offline.score and result.generator == "extractive" and server.chat_requests == 1
