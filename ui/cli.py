@@ -260,7 +260,8 @@ def cmd_conversation(args) -> int:
               + (f" (빠진 것: {', '.join(s.missed)})" if s.missed and s.score is not None else ""))
     for f in result.findings:
         where = f" \"{f.evidence.quote[:60]}\"" if f.evidence else ""
-        how = f" {M.BY_CLASSIFIER.format(p=f.confidence)}" if f.detector == "classifier" else ""
+        how = (f" {M.BY_CLASSIFIER.format(p=f.confidence)}" if f.detector == "classifier"
+               else f" ({M.FOUND_BY_LLM})" if f.detector == "llm" else "")
         print(f"  [{f.n}] {f.rule} {f.message}{where}{how}")
     print(result.feedback)
     for c in result.citations:
