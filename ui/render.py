@@ -87,8 +87,8 @@ def sources_panel(citations: list[Citation], chunks: dict[str, Chunk], prefix: s
         if len(group) == 1:
             quotes = f'<div class="cite-excerpt">{excerpt(full, first.quote)}</div>'
         else:  # the full chunk is one click away: each quote gets a little context only
-            quotes = "".join(f'<div class="cite-excerpt"><sup>{c.n}</sup> {excerpt(full, c.quote, GROUPED_CONTEXT)}</div>'
-                             for c in group)
+            quotes = "".join(f'<div class="cite-excerpt"><sup>{c.n}</sup> '
+                             f"{excerpt(full, c.quote, GROUPED_CONTEXT)}</div>" for c in group)
         entries.append(
             f'<div class="cite-entry" id="{esc(prefix)}-{first.n}">'
             f'<div class="cite-head">{numbers} <b class="cite-title">{esc(first.title)}</b></div>'

@@ -172,9 +172,9 @@ class TermMission:
         model_answer = " ".join(f"{t} [{n}]" for t, n in doc.examples[:3]) or (
             f"{doc.points[0].text} [{doc.points[0].n}]" if doc.points else "")
         result = TermResult(term=doc.title, score=score, grade=grade(score), rubric=items, matched_points=matched,
-                            missing_points=missing, unconfirmed_points=unconfirmed, misconceptions=myths, doubts=doubts, model_answer=model_answer,
-                            feedback=feedback(doc, matched, missing, myths, doubts), citations=citations,
-                            similarity=round(similarity, 3))
+                            missing_points=missing, unconfirmed_points=unconfirmed, misconceptions=myths,
+                            doubts=doubts, model_answer=model_answer, citations=citations,
+                            feedback=feedback(doc, matched, missing, myths, doubts), similarity=round(similarity, 3))
         if check:
             result.misconception_check, result.check_prompt_version = f"rules+{self.llm.name}", check
         if llm_up:  # a model that just failed the check is not waited for twice

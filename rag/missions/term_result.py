@@ -44,7 +44,7 @@ class TermResult(BaseModel):
     rubric: list[RubricItem]
     matched_points: list[KeyPoint]
     missing_points: list[KeyPoint]
-    # made only by sentences that may be false (misconceptions, doubts): they earn nothing until those are fixed
+    # made only by a misconception or a sentence doubted at p >= term.UNCREDITED: they earn nothing until it is fixed
     unconfirmed_points: list[KeyPoint] = Field(default_factory=list)
     misconceptions: list[Misconception]
     doubts: list[Doubt] = Field(default_factory=list)  # sentences that may be false, with the points they cost

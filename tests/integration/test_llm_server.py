@@ -187,7 +187,8 @@ def test_the_llm_compliance_check_finds_an_indirect_violation_the_offline_checks
     assert found.code == "guarantee" and found.detector == "llm" and found.rule == "G03-2"
     sentence = "부장님 정도 기간이면 연금 62만 원은 그냥 확정이라고 보고 노후 계획 짜셔도 돼요."
     assert found.evidence.quote == sentence == INDIRECT[found.evidence.start:found.evidence.end]
-    assert result.compliance_check == "rules+openai:test-model" and result.check_prompt_version == "conversation_check@1.0"
+    assert result.compliance_check == "rules+openai:test-model"
+    assert result.check_prompt_version == "conversation_check@1.0"
     assert result.score < offline.score
     from ui.practice import conversation_result_html
 
