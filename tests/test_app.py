@@ -230,9 +230,9 @@ def test_korean_error_maps_each_error_kind(small_index):
     assert korean_error(_raised(validate_question, " ")) == M.EMPTY_QUESTION
     assert korean_error(_raised(validate_question, "가" * 2001)) == "질문이 너무 길어요. 2,000자 이내로 줄여 주세요. (지금 2,001자)"
     short = _raised(check_length, "짧다", "explanation", 10, 500, "explanation")
-    assert korean_error(short) == "설명이(가) 너무 짧아요. 10자 이상 써 주세요. (지금 2자)"
+    assert korean_error(short) == "설명이 너무 짧아요. 10자 이상 써 주세요. (지금 2자)"
     long = _raised(check_length, "가" * 501, "explanation", 10, 500, "explanation")
-    assert korean_error(long) == "설명이(가) 너무 길어요. 500자 이내로 줄여 주세요. (지금 501자)"
+    assert korean_error(long) == "설명이 너무 길어요. 500자 이내로 줄여 주세요. (지금 501자)"
     customer_only = "고객: 보험료가 너무 비싼 것 같아요.\n고객: 다른 회사 상품도 알아보고 있어요, 생각해 볼게요."
     no_partner = _raised(small_index.conversation_mission.review, customer_only)
     assert korean_error(no_partner) == M.NO_PARTNER_LINES
@@ -288,7 +288,7 @@ def test_term_errors_do_not_add_an_attempt(small_index):
     term = TermHandler(small_index)
     before = [{"time": "10:00:00", "term": "갱신형", "score": 50, "grade": "보완 필요"}]
     result, panel, attempts, rows = term.score("해지환급금", "짧은설명.", before)
-    assert result == error_box(M.TOO_SHORT.format(what="설명", low=10, high=500, n=5))
+    assert result == error_box(M.TOO_SHORT.format(what="설명이", low=10, high=500, n=5))
     assert attempts == before and rows == [["10:00:00", "갱신형", 50, "보완 필요"]] and "cite-entry" not in panel
     result, _, attempts, _ = term.score("해지환급금금", GOOD, before)
     shown = html.unescape(re.sub(r"<[^>]+>", "", result))
@@ -340,7 +340,7 @@ def test_conversation_limits_scenarios_and_description(small_index):
     conv = ConversationHandler(small_index)
     short = "설계사: 안녕하세요, 보험 안내드려요."
     assert conv.review(M.SCENARIO_NONE, short)[0] == error_box(
-        M.TOO_SHORT.format(what="스크립트", low=50, high=3000, n=len(short)))
+        M.TOO_SHORT.format(what="스크립트가", low=50, high=3000, n=len(short)))
     assert conv.review("없는 시나리오", SCRIPT)[0] == error_box(M.UNKNOWN_SCENARIO)
     names = conv.scenario_names()
     assert names[0] == M.SCENARIO_NONE and names[1:] == [s.name for s in small_index.conversation_mission.scenarios()]
@@ -476,7 +476,7 @@ def test_upload_reingest_ask_replace_and_delete(fresh_services):
     assert (settings.uploads_dir / "납입유예.md").exists()
     assert docs.delete(None, "관리자") == M.DELETE_NONE
     out = docs.delete("uploads/납입유예.md", "관리자", progress=lambda value, desc=None: None)
-    assert out.startswith("'uploads/납입유예.md'을(를) 삭제했어요") and "삭제 1" in out
+    assert out.startswith("삭제했어요: 'uploads/납입유예.md'") and "삭제 1" in out
     assert not (settings.uploads_dir / "납입유예.md").exists()
     assert sorted(p.read_bytes() for p in settings.trash_dir.rglob("*.md")) == sorted([first, second])
     assert docs.rows() == rows_before and "uploads/납입유예.md" not in docs.files()

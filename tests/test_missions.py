@@ -322,3 +322,10 @@ def test_eval_claims_reports_caught_false_claims_and_flagged_true_ones_by_kind(s
     assert claims["right_flagged"] == 0.0 and 0.5 <= claims["wrong_caught"] <= 1.0  # the listed myth at least
     lines = missions.summary_lines(out)
     assert lines[0].startswith("term_claims: n=3 (1 terms, checks rules)") and len(lines) == 4
+
+
+def test_feedback_picks_the_particle_a_word_takes():
+    from rag.missions.common import with_particle
+
+    assert [with_particle(w, "이", "가") for w in ("인사와 소속·이름 소개", "요약과 고객 결정 확인", "KICS")] == [
+        "인사와 소속·이름 소개가", "요약과 고객 결정 확인이", "KICS이(가)"]

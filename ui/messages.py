@@ -97,7 +97,7 @@ UPLOAD_TOO_BIG = "파일이 너무 커요 ({size:.1f} MB, 최대 {limit:g} MB)"
 UPLOAD_EMPTY = "내용이 없는 파일이에요"
 UPLOAD_UNREADABLE = "읽을 수 없는 파일이에요 (깨진 파일이거나 텍스트가 아니에요)"
 DELETE_NONE = "삭제할 문서를 골라 주세요."
-DELETED = "'{name}'을(를) 삭제했어요 (보관함: {trash})."
+DELETED = "삭제했어요: '{name}' (보관함: {trash})."
 REPORT = ("추가 {added} · 수정 {updated} · 그대로 {unchanged} · 삭제 {deleted} · 실패 {failed}  \n"
           "새로 임베딩한 청크 {embedded}개 · 색인 전체 {total}개 · {seconds:.1f}초")
 FAILED_ITEM = "- 실패: {error}"
@@ -120,9 +120,9 @@ MODES = {"hybrid": "하이브리드", "dense": "의미 검색(dense)", "bm25": "
 # errors
 EMPTY_QUESTION = "질문을 입력해 주세요."
 QUESTION_TOO_LONG = "질문이 너무 길어요. {high:,}자 이내로 줄여 주세요. (지금 {n:,}자)"
-TOO_SHORT = "{what}이(가) 너무 짧아요. {low:,}자 이상 써 주세요. (지금 {n:,}자)"
-TOO_LONG = "{what}이(가) 너무 길어요. {high:,}자 이내로 줄여 주세요. (지금 {n:,}자)"
-FIELD_NAMES = {"question": "질문", "explanation": "설명", "script": "스크립트"}
+TOO_SHORT = "{what} 너무 짧아요. {low:,}자 이상 써 주세요. (지금 {n:,}자)"
+TOO_LONG = "{what} 너무 길어요. {high:,}자 이내로 줄여 주세요. (지금 {n:,}자)"
+FIELD_NAMES = {"question": "질문이", "explanation": "설명이", "script": "스크립트가"}  # with their subject particle
 NO_PARTNER_LINES = "설계사의 말이 없어요. 줄마다 '설계사:' 또는 '고객:'으로 시작해 주세요."
 UNKNOWN_TERM = "'{term}' 용어를 찾지 못했어요. 비슷한 용어: {closest}"
 UNKNOWN_SCENARIO = "그런 시나리오가 없어요. 목록에서 골라 주세요."

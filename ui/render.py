@@ -114,7 +114,7 @@ def korean_error(exc: Exception) -> str:
         n, (low, high) = exc.length or 0, exc.limit or (0, 0)
         if exc.field == "question":
             return M.QUESTION_TOO_LONG.format(high=high, n=n) if n else M.EMPTY_QUESTION
-        what = M.FIELD_NAMES.get(exc.field, "입력")
+        what = M.FIELD_NAMES.get(exc.field, "입력이")
         return (M.TOO_SHORT if n < low else M.TOO_LONG).format(what=what, low=low, high=high, n=n)
     if isinstance(exc, UnknownTermError):
         return M.UNKNOWN_TERM.format(term=exc.term, closest=", ".join(exc.closest) or "-")

@@ -26,6 +26,15 @@ def check_length(text: str, field: str, low: int, high: int, what: str) -> str:
     return text
 
 
+def with_particle(word: str, after_consonant: str, after_vowel: str) -> str:
+    """`word` with the particle its last syllable takes: ("소개", "이", "가") -> "소개가", ("확인", "이", "가") -> "확인이".
+    A word that does not end in Hangul gets both forms ("KICS이(가)")."""
+    last = word[-1:] or " "
+    if not "가" <= last <= "힣":
+        return f"{word}{after_consonant}({after_vowel})"
+    return word + (after_consonant if (ord(last) - ord("가")) % 28 else after_vowel)
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of an explanation (4 characters or more)."""
     return [s.strip() for s in SENTENCE_BREAK.split(text) if len(s.strip()) >= 4]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from rag.cite import PARTNER_NAMES, SPEAKER, Citation, best_quote
 from rag.errors import InputValidationError
-from rag.missions.common import check_length, llm_feedback
+from rag.missions.common import check_length, llm_feedback, with_particle
 from rag.missions.llm_check import find_violations
 from rag.missions.statements import get_classifier
 from rag.prompt import load_prompt
@@ -439,7 +439,7 @@ def _feedback(findings: list[Finding], stages: list[StageScore], suggestions: li
     lines = []
     best = max((s for s in stages if s.score is not None), key=lambda s: s.score, default=None)
     if best and best.met:
-        lines.append(f"잘한 점: {best.stage} 단계에서 {best.met[0]}이(가) 좋았어요.")
+        lines.append(f"잘한 점: {best.stage} 단계에서 {with_particle(best.met[0], '이', '가')} 좋았어요.")
     for f in findings[:4]:
         marker = f" [{f.n}]" if f.n else ""  # 0: the rule's guideline is not in the index
         lines.append(f"{'금지 표현' if f.kind == 'prohibited' else '빠진 안내'}: {f.message}{marker}")
