@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import PartnersError
@@ -76,8 +77,21 @@ def table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+# Fonts with Hangul that `make system-deps` installs (fonts-nanum, fonts-noto-cjk); without one, plot text stays ASCII
+HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "NanumBarunGothic")
+
+
+@lru_cache(maxsize=1)
+def hangul_font() -> str | None:
+    """The first installed font of HANGUL_FONTS that matplotlib knows, or None."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in HANGUL_FONTS if name in known), None)
+
+
 def ascii_text(text: str) -> str:
-    """Plot labels stay ASCII: the default font has no Hangul glyphs."""
+    """Plot text for the default font, which has no Hangul glyphs."""
     return str(text).encode("ascii", "replace").decode("ascii")
 
 
@@ -87,8 +101,17 @@ def history_figure(records: list[dict]):
     Returns:
         A `matplotlib.figure.Figure` (no pyplot state), ready for `savefig` or a Gradio `gr.Plot`.
     """
+    from matplotlib import rc_context
+
+    font = hangul_font()
+    with rc_context({"font.family": [font, "DejaVu Sans"]} if font else {}):  # text takes the font when created
+        return _draw_history(records, korean=font is not None)
+
+
+def _draw_history(records: list[dict], *, korean: bool):
     from matplotlib.figure import Figure
 
+    text = str if korean else ascii_text  # Korean labels only with a font that has Hangul
     runs = [r for r in records if is_retrieval(r)]
     slots: dict[tuple, int] = {}
     for r in runs:  # the modes of one `--mode all` run share a time, hence an x position
@@ -96,7 +119,7 @@ def history_figure(records: list[dict]):
     several = len({r.get("dataset") for r in runs}) > 1
     series: dict[str, list[tuple[int, dict]]] = {}
     for r, label in zip(runs, run_labels(runs)):
-        label = ascii_text(f"{r.get('dataset')}/{label}" if several else label)
+        label = text(f"{r.get('dataset')}/{label}" if several else label)
         series.setdefault(label, []).append((slots[(r.get("time"), r.get("git_commit"))], r["metrics"]))
     fig = Figure(figsize=(9, 7), layout="constrained")
     axes = fig.subplots(len(PLOT_METRICS), 1, sharex=True)
@@ -110,13 +133,17 @@ def history_figure(records: list[dict]):
     if series:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
         step = max(1, len(slots) // 12)
-        labels = [ascii_text(f"{str(t or '?')[5:16].replace('T', ' ')}\n{c or ''}") for t, c in list(slots)[::step]]
+        labels = [text(f"{str(t or '?')[5:16].replace('T', ' ')}\n{c or ''}") for t, c in list(slots)[::step]]
         axes[-1].set_xticks(range(0, len(slots), step), labels, rotation=30, ha="right", fontsize=8)
     else:
-        axes[0].text(0.5, 0.5, "no retrieval runs yet", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].text(0.5, 0.5, "아직 검색 평가 기록이 없어요" if korean else "no retrieval runs yet", ha="center",
+                     va="center", transform=axes[0].transAxes)
     name = str(runs[0].get("dataset")) if runs and not several else ""
-    fig.suptitle(f"Eval history: {name}" if name.isascii() and name else "Eval history")
-    axes[-1].set_xlabel("run")
+    if korean:
+        fig.suptitle(f"평가 기록: {name}" if name else "평가 기록")
+    else:
+        fig.suptitle(f"Eval history: {name}" if name.isascii() and name else "Eval history")
+    axes[-1].set_xlabel("실행 (시각, 커밋)" if korean else "run")
     return fig
 
 

@@ -533,3 +533,11 @@ def test_build_app_has_the_tabs_and_elements_the_browser_tests_use(small_index, 
     assert wanted <= set(ids)
     assert ids["admin-password"].visible is (password is not None)
     assert ids["term-pick"].choices and ids["term-pick"].value == small_index.term_mission.terms()[0]
+
+
+def test_failure_rows_show_a_document_once_when_two_of_its_chunks_were_retrieved():
+    from ui.evaluation import failure_rows
+
+    rows = failure_rows([{"question": "q", "gold": ["G03_부당권유_금지_표현.md"], "rank": None,
+                          "retrieved": ["부당권유·금지 표현", "부당권유·금지 표현", "청약철회", "비급여"]}])
+    assert rows == [["q", "G03_부당권유_금지_표현.md", "-", "부당권유·금지 표현 · 청약철회 · 비급여"]]

@@ -122,22 +122,42 @@ def test_no_history_means_no_plot_and_says_so(tmp_path):
         assert not (tmp_path / f"{name}_history.png").exists()
 
 
-def test_history_figure_has_one_ascii_line_per_mode(history):
+@pytest.mark.parametrize("font", ["installed", None])
+def test_history_figure_has_one_line_per_mode_in_korean_only_with_a_hangul_font(history, monkeypatch, font):
+    """With a font that has Hangul (make system-deps installs fonts-nanum) the plot speaks Korean; without one (None)
+    its text stays ASCII, so no label is drawn as boxes. Either way matplotlib warns of no missing glyph."""
+    import eval.report as report
+
+    if font == "installed" and report.hangul_font() is None:
+        pytest.skip("no Hangul font installed (make system-deps)")
+    if font is None:
+        monkeypatch.setattr(report, "hangul_font", lambda: None)
     records = load_history(history)
     for r in records:
         if r.get("dataset") == "terms":
-            r["dataset"] = "용어"  # a Korean dataset name must not reach the plot's font
+            r["dataset"] = "용어"
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*[Gg]lyph")  # matplotlib warns when the font lacks Hangul
         fig = history_figure(records)
         fig.canvas.draw()
     hit1, hit5, mrr = fig.axes
-    assert fig.get_suptitle() == "Eval history"
+    korean = "용어" if font else "??"
+    assert fig.get_suptitle() == ("평가 기록" if font else "Eval history")
     lines = {line.get_label(): line for line in hit1.get_lines()}
-    assert set(lines) == {"??/dense", "??/hybrid", "other/hybrid"}
-    assert list(lines["??/hybrid"].get_ydata()) == [0.5, 0.6] and list(lines["??/hybrid"].get_xdata()) == [0, 2]
+    assert set(lines) == {f"{korean}/dense", f"{korean}/hybrid", "other/hybrid"}
+    assert list(lines[f"{korean}/hybrid"].get_ydata()) == [0.5, 0.6]
+    assert list(lines[f"{korean}/hybrid"].get_xdata()) == [0, 2]
     assert list(lines["other/hybrid"].get_xdata()) == [1]
-    assert [list(line.get_ydata()) for line in mrr.get_lines() if line.get_label() == "??/dense"] == [[0.3, 0.33]]
+    assert [list(line.get_ydata()) for line in mrr.get_lines() if line.get_label() == f"{korean}/dense"] == [[0.3, 0.33]]
+    if font:
+        from matplotlib import font_manager
+        from matplotlib.ft2font import FT2Font
+
+        from matplotlib.text import Text
+
+        title = next(t for t in fig.findobj(Text) if t.get_text() == "평가 기록")
+        path = font_manager.findfont(title.get_fontproperties(), fallback_to_default=False)
+        assert FT2Font(path).get_char_index(ord("평")) != 0  # the title's font really has the glyph
     assert all(label.get_text().isascii() for label in hit5.get_xticklabels())
 
 

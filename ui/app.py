@@ -183,7 +183,8 @@ def build_app(services, *, host: str = "127.0.0.1", admin_password: str | None =
                 metrics = gr.Dataframe(headers=METRIC_COLUMNS, value=[], label=M.EVAL_RESULT, interactive=False,
                                        elem_id="eval-metrics")
                 failures = gr.Dataframe(headers=M.EVAL_FAILURE_COLUMNS, value=[], label=M.EVAL_FAILURES,
-                                        interactive=False, elem_id="eval-failures", wrap=True, max_height=400)
+                                        interactive=False, elem_id="eval-failures", wrap=True, max_height=400,
+                                        column_widths=["34%", "22%", "9%", "35%"])  # all four fit without scrolling
                 plot = gr.Plot(label=M.EVAL_HISTORY, elem_id="eval-history")
                 run.click(evals.run, [dataset, mode], [metrics, failures, plot, eval_status],
                           concurrency_id="eval", concurrency_limit=1)

@@ -28,7 +28,8 @@ def metric_rows(runs: list[dict]) -> list[list]:
 
 
 def failure_rows(failures: list[dict], limit: int = 30) -> list[list]:
-    return [[r["question"], ", ".join(r["gold"]), r["rank"] or "-", " · ".join(r["retrieved"][:3])]
+    """(question, gold, gold's rank, the first three documents retrieved: two chunks of one document show once)."""
+    return [[r["question"], ", ".join(r["gold"]), r["rank"] or "-", " · ".join(list(dict.fromkeys(r["retrieved"]))[:3])]
             for r in failures[:limit]]
 
 
