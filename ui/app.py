@@ -152,7 +152,8 @@ def build_app(services, *, host: str = "127.0.0.1", admin_password: str | None =
                 password = gr.Textbox(label=M.ADMIN_PASSWORD, type="password", visible=docs.guard.needs_password,
                                       elem_id="admin-password")
                 table = gr.Dataframe(headers=M.DOC_COLUMNS, value=docs.rows(), label=M.DOCS_LIST, interactive=False,
-                                     elem_id="doc-table", max_height=420)
+                                     elem_id="doc-table", max_height=420, wrap=True,
+                                     column_widths=["30%", "10%", "12%", "6%", "11%", "7%", "24%"])
                 with gr.Row():
                     upload_files = gr.File(label=M.UPLOAD, file_count="multiple", elem_id="upload",
                                            file_types=[".md", ".txt", ".pdf", ".docx", ".csv", ".json"])
