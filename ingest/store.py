@@ -12,9 +12,13 @@ from typing import Callable
 from ingest.embed import Progress, embed_chunks
 from rag.docstore import DocStore
 from rag.index import IndexLayout
-from rag.keyword import KeywordIndex, char_ngrams, tokenize
+from rag.keyword import KeywordIndex, char_terms, tokenize
 from rag.store import ChromaStore
 from rag.types import Chunk, Document
+
+# The keyword indexes' analyzers as built now; an index of an older format is rebuilt on the next ingest.
+# 2: the character index marks each word's start (rag/keyword.py char_terms).
+KEYWORD_FORMAT = 2
 
 
 @dataclass
@@ -144,14 +148,17 @@ class IndexWriter:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         KeywordIndex.build(self.docstore.iter_tokens(), "morph").save(folder / "morph")
-        chars = ((c.chunk_id, char_ngrams(c.char_text())) for c in self.docstore.iter_chunks())
+        chars = ((c.chunk_id, char_terms(c.char_text())) for c in self.docstore.iter_chunks())
         KeywordIndex.build(chars, "chars").save(folder / "chars")
         self.docstore.set_meta("revision", rev)
         self.docstore.set_meta("bm25_dir", name)
+        self.docstore.set_meta("bm25_format", KEYWORD_FORMAT)
 
     def _ensure_keyword_index(self) -> None:
+        """Build the keyword indexes when missing or written by an older analyzer (`partners ingest` upgrades them)."""
         name = self.docstore.get_meta("bm25_dir")
-        if not name or not (self.layout.gen_dir(self.gen) / name / "chars" / "chunk_ids.json").exists():
+        if (not name or not (self.layout.gen_dir(self.gen) / name / "chars" / "chunk_ids.json").exists()
+                or self.docstore.get_meta("bm25_format", "1") != str(KEYWORD_FORMAT)):
             with self.docstore.transaction():
                 self._build_keyword_index()
 

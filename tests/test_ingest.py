@@ -7,6 +7,7 @@ from filelock import FileLock
 
 import ingest.pipeline as pipeline
 from ingest.pipeline import run_ingest
+from rag.docstore import DocStore
 from rag.errors import EmbedderMismatchError, IngestLockedError
 from rag.index import Index
 from rag.keyword import KeywordIndex
@@ -171,6 +172,22 @@ def test_keyword_index_missing_on_disk_is_rebuilt_without_a_model(small_corpus, 
     rebuilt = Index(settings)
     assert len(rebuilt.keyword) == rebuilt.docstore.chunk_count()
     assert isinstance(rebuilt.keyword, KeywordIndex)
+
+
+def test_a_keyword_index_of_an_older_format_is_rebuilt_by_the_next_ingest(small_corpus, settings, use_embedder):
+    """An index built before the character terms marked word starts (format 1) is rebuilt when nothing changed."""
+    from ingest.store import KEYWORD_FORMAT
+
+    run_ingest([small_corpus], settings, embedder=use_embedder)
+    index = Index(settings)
+    writable = DocStore(index.layout.docstore_path(index.gen))
+    writable.set_meta_now("bm25_format", 1)
+    writable.close()
+    before = index.docstore.get_meta("bm25_dir")
+    run_ingest([small_corpus], settings)
+    rebuilt = Index(settings)
+    assert rebuilt.docstore.get_meta("bm25_format") == str(KEYWORD_FORMAT)
+    assert rebuilt.docstore.get_meta("bm25_dir") != before and "^비급" in rebuilt.chars._vocab
 
 
 class CountingEmbedder:

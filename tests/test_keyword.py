@@ -1,6 +1,6 @@
 """Korean BM25: prefix-aware morphemes, spacing-robust compounds, persistence, filters."""
 
-from rag.keyword import KeywordIndex, tokenize
+from rag.keyword import KeywordIndex, char_ngrams, char_terms, tokenize
 
 
 def test_prefixed_noun_is_its_own_token():
@@ -38,6 +38,17 @@ def test_search_ranks_the_right_document_first_and_separates_prefixes():
     assert index.search("급여 항목", 3)[0][0] == "c-급여"
     assert index.search("해지 환급금", 3)[0][0] == "c-해지"
     assert index.search("날씨", 3) == []
+
+
+def test_character_terms_mark_word_starts_so_a_prefixed_word_does_not_pass_for_its_stem():
+    """비급여 holds every character n-gram of 급여; only the word-start terms tell them apart. Without them, the
+    document that says 비급여 three times wins a question about 급여."""
+    assert char_terms("비급여 진료") == ["비", "급", "여", "비급", "급여", "^비", "^비급", "진", "료", "진료", "^진", "^진료"]
+    assert "^급" not in char_ngrams("비급여", (2,))  # the missions' bigram overlap has no start terms
+    docs = {"c-급여": "급여 진료는 건강보험이 적용되는 항목이다.", "c-비급여": "비급여 진료비는 비급여 항목이라 비급여 본인이 낸다."}
+    index = KeywordIndex.build(((cid, char_terms(text)) for cid, text in docs.items()), "chars")
+    assert [cid for cid, _ in index.search("급여 진료가 뭐예요?", 2)] == ["c-급여", "c-비급여"]
+    assert index.search("비급여는요?", 2)[0][0] == "c-비급여"
 
 
 def test_save_load_roundtrip_and_allowed_filter(tmp_path):
