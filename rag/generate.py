@@ -22,6 +22,7 @@ HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 # a sentence that points back at the one before it; alone in an answer it reads as a fragment
 LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|"
                         r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
+REPEAT_SHARE = 0.8  # an answer sentence whose morphemes are this much in an earlier one adds nothing
 SMALL_TALK = {"오프닝", "클로징", "니즈 파악", "계약 후 관리"}  # script stages whose lines greet, ask or wrap up
 
 
@@ -57,7 +58,7 @@ class ExtractiveGenerator:
     """
 
     name = "extractive"
-    prompt_version = "extractive@1.1"
+    prompt_version = "extractive@1.2"  # 1.2: a sentence that repeats an earlier one is skipped
 
     def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 3, max_chars: int = 420,
                  sources: int = 4, weights: SentenceWeights | None = None) -> None:
@@ -111,7 +112,7 @@ class ExtractiveGenerator:
                 break
             if length + len(sentence) > self.max_chars and picked:
                 continue
-            if any(sentence in s or s in sentence for _, s in picked):
+            if any(_repeats(sentence, s) for _, s in picked):
                 continue
             picked.append((n, sentence))
             length += len(sentence)
@@ -131,6 +132,15 @@ class ExtractiveGenerator:
     def _embed(self, sentences: tuple[str, ...]):
         vectors = np.asarray(self.embedder.embed_documents(list(sentences)), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def _repeats(a: str, b: str, share: float = REPEAT_SHARE) -> bool:
+    """`a` and `b` say the same thing: one holds the other, or the shorter one's morphemes are nearly all in the longer
+    ("3월 1일에 가입하시면 … 5월 30일부터 암 보장이 시작돼요" in two term documents)."""
+    if a in b or b in a:
+        return True
+    small, big = sorted((set(tokenize(a)), set(tokenize(b))), key=len)
+    return bool(small) and len(small & big) / len(small) >= share
 
 
 def section(text: str, position: int) -> str:

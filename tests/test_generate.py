@@ -35,6 +35,16 @@ def test_a_sentence_that_leans_on_the_one_before_gives_way_to_one_that_stands_al
     assert leaning in [s for _, s in picked] and not any(s.endswith('"') for _, s in picked)
 
 
+def test_a_sentence_that_repeats_an_earlier_one_in_other_words_is_skipped():
+    """Two term documents carry the same worked example; the answer says it once and moves on."""
+    first = hit("3월 1일에 가입하시면 90일 면책기간이 지나고 5월 30일부터 암 보장이 시작돼요.", "암보험")
+    second = hit("오늘 3월 1일에 가입하시면 암 보장은 5월 30일부터 시작돼요. 암 등 일부 보장은 면책기간이 지나야 "
+                 "보장이 시작된다.", "면책기간")
+    picked = [s for _, s in ExtractiveGenerator(max_sentences=2).pick("암보험 가입하고 바로 보장돼요?", [first, second])]
+    assert picked == ["3월 1일에 가입하시면 90일 면책기간이 지나고 5월 30일부터 암 보장이 시작돼요.",
+                      "암 등 일부 보장은 면책기간이 지나야 보장이 시작된다."]
+
+
 def test_script_greetings_and_questions_are_not_answers():
     text = ("## 오프닝\n설계사: 안녕하세요, 오늘은 실손보험 청구 서류를 같이 챙겨 보려고 해요.\n"
             "## 상품 설명\n설계사: 실손보험 청구 서류는 진료비 영수증과 진료비 세부내역서가 기본이에요.\n"
