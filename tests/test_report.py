@@ -148,7 +148,8 @@ def test_history_figure_has_one_line_per_mode_in_korean_only_with_a_hangul_font(
     assert list(lines[f"{korean}/hybrid"].get_ydata()) == [0.5, 0.6]
     assert list(lines[f"{korean}/hybrid"].get_xdata()) == [0, 2]
     assert list(lines["other/hybrid"].get_xdata()) == [1]
-    assert [list(line.get_ydata()) for line in mrr.get_lines() if line.get_label() == f"{korean}/dense"] == [[0.3, 0.33]]
+    dense = [list(line.get_ydata()) for line in mrr.get_lines() if line.get_label() == f"{korean}/dense"]
+    assert dense == [[0.3, 0.33]]
     if font:
         from matplotlib import font_manager
         from matplotlib.ft2font import FT2Font
