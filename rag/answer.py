@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field
 
 from rag.cite import Citation, check_citations, cite_claims
 from rag.errors import InputValidationError
-from rag.generate import ExtractiveGenerator, Generator
+from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever
 from rag.titles import normalize
+from rag.types import Hit
 
 MAX_QUESTION = 2000
 REFUSAL = ("죄송해요, 이 질문은 저희 교육 자료(보험 용어·판매 가이드라인·모범 상담 스크립트)에서 근거를 찾지 못해 "
@@ -23,6 +24,7 @@ ELLIPTICAL_END = re.compile(r"(은|는|이|가|도|면|라면|경우|때는)요?
 # on the refusals of eval/datasets (session 20): the 5 refused in-domain questions score .45-.58, 52 of the 57 refused
 # off-domain ones below .45 ("오늘 점심 뭐 먹지?" no longer suggests 유지비)
 SUGGEST_MARGIN = 0.15
+SCENE = SMALL_TALK | {"상황"}  # a script's sections that set the scene or wrap up rather than answer
 FOLLOW_UP_STARTS = ("그럼", "그러면", "그건", "그거", "그것", "이건", "이거", "저건", "그리고", "근데", "그런데", "또")
 
 
@@ -73,6 +75,26 @@ def contextualize(question: str, history: list[str], retriever: Retriever) -> st
     return f"{question} {context}".strip()
 
 
+def with_script_body(hits: list[Hit], retriever: Retriever) -> list[Hit]:
+    """The sources an answer draws on. When the top hit is a model script found through its scene-setting chunks
+    (상황, 오프닝, 니즈 파악, 클로징, 계약 후 관리), whose lines answer little, those chunks give way to the same
+    script's other chunks, in script order: "설계사 다 똑같다는 고객이랑 어떻게 신뢰 쌓아요?" finds the trust-repair
+    script by its situation, opening and after-care, and is answered from its objection handling (BASELINE session 22).
+    """
+    if not hits or hits[0].chunk.doc_type != "script":
+        return hits
+    top = hits[0]
+    scene = [h for h in hits if h.chunk.doc_id == top.chunk.doc_id and (h.chunk.section or "") in SCENE]
+    have = {h.chunk_id for h in hits}
+    docstore = retriever.index.docstore
+    body = sorted((c for c in docstore.get_chunks(docstore.chunk_ids_of(top.chunk.doc_id)).values()
+                   if c.chunk_id not in have and (c.section or "") not in SCENE), key=lambda c: c.chunk_index)
+    if not scene or not body:
+        return hits
+    kept = [h for h in hits if h not in scene]
+    return [Hit(chunk=c, score=top.score) for c in body[: len(scene)]] + kept
+
+
 def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: int = 5,
                history: list[str] | None = None, fallback: Generator | None = None) -> Iterator[str | Answer]:
     """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces)."""
@@ -90,6 +112,7 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
                      prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
                      suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
         return
+    hits = with_script_body(hits, retriever)
     t = time.perf_counter()
     pieces: list[str] = []
     reason = None

@@ -204,3 +204,19 @@ def test_a_key_point_made_only_in_a_wrong_sentence_earns_nothing(services, term,
     assert wrong.rubric[1].score < right.rubric[1].score and "세지 않았어요" in wrong.rubric[1].reason
     html = term_result_html(wrong)
     assert "확인이 필요한 핵심" in html and 'class="unconfirmed"' in html
+
+
+def test_a_script_found_by_its_scene_setting_chunks_is_answered_from_its_body(services):
+    """Retrieval finds the trust-repair script through its situation, opening and after-care chunks, whose lines
+    answer little; the answer draws on the same script's other chunks instead (rag/answer.py with_script_body)."""
+    from rag.answer import SCENE, ask
+
+    question = "예전 설계사가 저축이라고 종신 팔고 연락 끊겼대요. 설계사 다 똑같다는 고객이랑 어떻게 신뢰 쌓아요?"
+    found = services.retriever.search(question, k=5).hits
+    assert "S24" in found[0].chunk.source and (found[0].chunk.section or "") in SCENE
+    answer = ask(question, services.retriever, services.generator)
+    store = services.retriever.index.docstore
+    cited = store.get_chunks([c.chunk_id for c in answer.citations])
+    assert answer.grounded and cited and all("S24" in c.source for c in cited.values())
+    assert all((c.section or "") not in SCENE for c in cited.values())
+    assert all(c.quote in cited[c.chunk_id].text for c in answer.citations)
