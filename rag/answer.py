@@ -76,10 +76,10 @@ def contextualize(question: str, history: list[str], retriever: Retriever) -> st
 
 
 def with_script_body(hits: list[Hit], retriever: Retriever) -> list[Hit]:
-    """The sources an answer draws on. When the top hit is a model script found through its scene-setting chunks
-    (상황, 오프닝, 니즈 파악, 클로징, 계약 후 관리), whose lines answer little, those chunks give way to the same
-    script's other chunks, in script order: "설계사 다 똑같다는 고객이랑 어떻게 신뢰 쌓아요?" finds the trust-repair
-    script by its situation, opening and after-care, and is answered from its objection handling (BASELINE session 22).
+    """The sources an answer draws on. When the top hit is a model script, its scene-setting chunks among the hits
+    (상황, 오프닝, 니즈 파악, 클로징, 계약 후 관리), whose lines answer little, give way to the same script's other
+    chunks, in script order: "설계사 다 똑같다는 고객이랑 어떻게 신뢰 쌓아요?" finds the trust-repair script by its
+    situation, opening and after-care, and is answered from its objection handling (BASELINE session 22).
     """
     if not hits or hits[0].chunk.doc_type != "script":
         return hits
