@@ -4,7 +4,7 @@ import re
 
 from pydantic import BaseModel
 
-from rag.keyword import morphemes, tokenize
+from rag.keyword import token_set, tokenize
 from rag.types import Chunk, Hit
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -110,7 +110,7 @@ def best_quote(claim: str, chunk: Chunk) -> str:
     for span in sentence_spans(chunk.text):
         if span.text in claim or claim in span.text:
             return span.text
-        shared = len(words & morphemes(span.text))
+        shared = len(words & token_set(span.text))
         score = shared / (len(words) or 1)
         if score > best_score:
             best, best_score = span, score

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from rag.cite import PARTNER_NAMES, SPEAKER, Span, sentence_spans, speaker
 from rag.errors import UnknownBackendError
-from rag.keyword import morphemes, tokenize
+from rag.keyword import token_set, tokenize
 from rag.prompt import Prompt, load_prompt
 from rag.retrieve import chunk_label
 from rag.types import Embedder, Hit
@@ -89,7 +89,7 @@ class ExtractiveGenerator:
             parts = [part for part in parts if part[2]]
             closeness = self._closeness(query, tuple(sentence for _, _, sentence in parts))
             for (position, start, sentence), cosine in zip(parts, closeness):
-                tokens = morphemes(sentence)
+                tokens = token_set(sentence)
                 overlap = len(words & tokens) / (len(words) ** 0.5 * max(len(tokens), 1) ** 0.25 or 1)
                 score = w.overlap * overlap + w.cosine * cosine + w.rank / n
                 if (chunk.doc_type == "term" and chunk.chunk_index == 0 and position == 0
@@ -139,7 +139,7 @@ def _repeats(a: str, b: str, share: float = REPEAT_SHARE) -> bool:
     ("3월 1일에 가입하시면 … 5월 30일부터 암 보장이 시작돼요" in two term documents)."""
     if a in b or b in a:
         return True
-    small, big = sorted((morphemes(a), morphemes(b)), key=len)
+    small, big = sorted((token_set(a), token_set(b)), key=len)
     return bool(small) and len(small & big) / len(small) >= share
 
 

@@ -59,7 +59,7 @@ def tokenize(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=16384)
-def morphemes(sentence: str) -> frozenset[str]:
+def token_set(sentence: str) -> frozenset[str]:
     """`tokenize` as a set, read once per process: the answer's sentence ranking and quoting see the same chunks'
     sentences question after question."""
     return frozenset(tokenize(sentence))
