@@ -34,6 +34,7 @@ class Fusion(BaseModel):
     title_share: float = 1.0  # added x the share of the query the name fills
     title_exact: float = 3.0  # the query is a name and nothing else: "고지의무" alone is that term
     rrf_k: int = 5
+    opposite: float = 0.5  # score factor for 비갱신형 when the query names 갱신형 alone (the prefix trap, per document)
 
 
 class Grounding(BaseModel):
@@ -150,6 +151,8 @@ class Retriever:
             ranked = fuse(rankings, weights=weights, k=self.fusion.rrf_k, top=n)
         chunks = self.index.docstore.get_chunks([cid for cid, _ in ranked])
         hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks]
+        if mode == "hybrid":
+            hits = demote_opposites(hits, self.titles.opposites(query), self.fusion.opposite)
         if self.reranker is not None and mode == "hybrid":
             t = time.perf_counter()
             depth = max(k, self.rerank_depth)
@@ -191,6 +194,18 @@ class Retriever:
 
     def _allowed(self, doc_types: list[str] | None, categories: list[str] | None) -> set[str]:
         return self.index.docstore.chunk_ids_where(doc_types, categories)
+
+
+def demote_opposites(hits: list[Hit], opposites: set[str], factor: float) -> list[Hit]:
+    """Hits re-ranked with the score of a document named by one of `opposites` (비갱신형 for a query about 갱신형)
+    multiplied by `factor`: its text says the query's term at every turn ("갱신형과 달리 …"), so every signal
+    likes it."""
+    if not opposites:
+        return hits
+    for hit in hits:
+        if {normalize(n) for n in [hit.chunk.title, *hit.chunk.aliases]} & opposites:
+            hit.score *= factor
+    return sorted(hits, key=lambda h: -h.score)
 
 
 def _where(doc_types: list[str] | None, categories: list[str] | None) -> dict | None:

@@ -9,6 +9,7 @@ NAMED_TYPES = ("term", "guideline")
 SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts only when it is most of the query
 COMMON = 0.10  # "many": this share of the sampled chunks
 SAMPLE = 2000
+NEGATING = "비무저미불"  # 비급여 / 급여, 비갱신형 / 갱신형, 무배당 / 배당: a prefix that makes the opposite term
 
 
 def normalize(text: str) -> str:
@@ -49,6 +50,12 @@ class TitleMatcher:
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
         return [name for _, _, name in self._spans(normalize(query), keep_common=True, bounds=_bounds(query))]
+
+    def opposites(self, query: str) -> set[str]:
+        """The (normalized) names that negate a name the query mentions and that the query does not mention itself:
+        비갱신형 and its aliases when the query says 갱신형 alone."""
+        named = set(self.names_in(query))
+        return {prefix + name for name in named for prefix in NEGATING if prefix + name in self._names} - named
 
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""

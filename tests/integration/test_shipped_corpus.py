@@ -46,6 +46,18 @@ def test_a_term_name_or_alias_finds_its_document_first(shipped, query, title):
     assert retriever.search(query, k=1, mode="hybrid").hits[0].chunk.title == title
 
 
+@pytest.mark.parametrize("query,term,opposite", [
+    ("갱신형이 나중에 비싸지냐고 물으면 어떻게 답해요?", "갱신형", "비갱신형"),
+    ("갱신형 단점 설명", "갱신형", "비갱신형"),
+])
+def test_a_question_about_a_term_ranks_it_above_its_negated_neighbour(shipped, query, term, opposite):
+    """The 비갱신형 document says 갱신형 at every turn, so every signal liked it best for a question about 갱신형."""
+    _, _, retriever = shipped
+    titles = [h.chunk.title for h in retriever.search(query, k=5, mode="hybrid").hits]
+    assert term in titles
+    assert opposite not in titles or titles.index(term) < titles.index(opposite)
+
+
 def test_guideline_rules_are_their_own_chunks(shipped):
     _, _, retriever = shipped
     hits = retriever.search("첫 달 보험료를 대신 내 드리겠다는 약속", k=5, doc_types=["guideline"]).hits
