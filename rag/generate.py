@@ -22,6 +22,7 @@ HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 # a sentence that points back at the one before it; alone in an answer it reads as a fragment
 LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|"
                         r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
+MYTH_SHARE = 0.4  # a question that says this much of a listed myth is asking whether the myth holds
 REPEAT_SHARE = 0.8  # an answer sentence whose morphemes are this much in an earlier one adds nothing
 SMALL_TALK = {"오프닝", "클로징", "니즈 파악", "계약 후 관리"}  # script stages whose lines greet, ask or wrap up
 
@@ -36,6 +37,7 @@ class SentenceWeights(BaseModel):
     definition: float = 0.2  # a term's first sentence, when that term is named or ranked first
     leans_back: float = 0.3  # starts by pointing at a sentence the answer does not show
     small_talk: float = 0.3  # a question, or a script's greeting, needs-finding or closing line
+    myth: float = 1.2  # x the share of the question's words a listed myth says: its correction answers "… 맞죠?"
 
 
 class Generator(Protocol):
@@ -58,7 +60,7 @@ class ExtractiveGenerator:
     """
 
     name = "extractive"
-    prompt_version = "extractive@1.2"  # 1.2: a sentence that repeats an earlier one is skipped
+    prompt_version = "extractive@1.3"  # 1.2: a repeat is skipped; 1.3: a restated myth is answered by its correction
 
     def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 3, max_chars: int = 420,
                  sources: int = 4, weights: SentenceWeights | None = None) -> None:
@@ -78,26 +80,31 @@ class ExtractiveGenerator:
         """(score, source number, position, sentence) of every sentence that can stand in an answer, best first."""
         w = self.weights
         words = set(tokenize(question))
+        spoken = [w for w in map(token_set, question.split()) if w]  # the question's words, one morpheme set each
         wants_definition = bool(DEFINITION_CUE.search(question))
         query = self._query_vector(question)
         scored: list[tuple[float, int, int, str]] = []
         for n, hit in enumerate(hits[: self.sources], start=1):
             chunk = hit.chunk
             named = chunk.title in question or any(a and a in question for a in chunk.aliases)
-            parts = [(position, span.start, answer_part(chunk.text, span)) for position, span in
+            parts = [(position, span, answer_part(chunk.text, span)) for position, span in
                      enumerate(sentence_spans(chunk.text))]
             parts = [part for part in parts if part[2]]
             closeness = self._closeness(query, tuple(sentence for _, _, sentence in parts))
-            for (position, start, sentence), cosine in zip(parts, closeness):
+            for (position, span, sentence), cosine in zip(parts, closeness):
                 tokens = token_set(sentence)
                 overlap = len(words & tokens) / (len(words) ** 0.5 * max(len(tokens), 1) ** 0.25 or 1)
                 score = w.overlap * overlap + w.cosine * cosine + w.rank / n
                 if (chunk.doc_type == "term" and chunk.chunk_index == 0 and position == 0
                         and (named or n == 1 or (wants_definition and n == 2))):
                     score += w.definition  # a term's first sentence is its definition
+                restated = 0.0 if wants_definition else myth_restated(spoken, span.text)
+                if restated:  # the question says a listed myth: the whole "오해: … → 사실: …" line answers it
+                    score += w.myth * restated
+                    sentence = span.text
                 if LEANS_BACK.match(sentence):
                     score -= w.leans_back
-                if sentence.endswith("?") or (chunk.doc_type == "script" and section(chunk.text, start) in SMALL_TALK):
+                if sentence.endswith("?") or (chunk.doc_type == "script" and section(chunk.text, span.start) in SMALL_TALK):
                     score -= w.small_talk
                 scored.append((score, n, position, sentence))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
@@ -132,6 +139,18 @@ class ExtractiveGenerator:
     def _embed(self, sentences: tuple[str, ...]):
         vectors = np.asarray(self.embedder.embed_documents(list(sentences)), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def myth_restated(words: list[frozenset[str]], sentence: str) -> float:
+    """The share of the question's words (each as its content morphemes) that the myth half of an "오해: … → 사실:
+    …" sentence says, when it says at least two and MYTH_SHARE of them ("변액보험 원금 보장돼요?" against
+    "변액보험도 원금은 보장된다": 3 of 3); 0 otherwise, and for any other sentence."""
+    fact = sentence.find("사실:")
+    if not sentence.startswith("오해:") or fact < 0 or not words:
+        return 0.0
+    myth = token_set(sentence[len("오해:"):fact].replace("→", ""))
+    shared = sum(bool(word & myth) for word in words)
+    return shared / len(words) if shared >= 2 and shared / len(words) >= MYTH_SHARE else 0.0
 
 
 def _repeats(a: str, b: str, share: float = REPEAT_SHARE) -> bool:

@@ -28,7 +28,7 @@ def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_ind
         body = sentence.split("] ", 1)[-1].strip()
         if body and not body.rstrip("]").isdigit():
             assert any(body in chunk_text(small_index, c.chunk_id) for c in answer.citations)
-    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.2"
+    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.3"
     # each number opens the very sentence it follows
     quotes = {c.n: c.quote for c in answer.citations}
     for claim in re.findall(r"(.+?) \[(\d+)\]\s*", answer.answer):
@@ -37,7 +37,8 @@ def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_ind
 
 def test_extractive_answers_leave_out_customer_lines_bad_examples_and_myths(small_index):
     """Whatever the question, the answer is made of what partners may say: no customer's line, no guideline's bad
-    example, and of a misconception only its correction."""
+    example, and a misconception never without its correction (a question that repeats the myth gets the whole
+    "오해: … → 사실: …" line, labelled as such)."""
     questions = ["고객이 원금 보장되냐고 물으면 뭐라고 해요?", "갱신형 보험료가 안 오른다고 말해도 돼요?",
                  "해지환급금은 낸 돈 다 돌려받는 거죠?", "갱신형이랑 비갱신형 차이가 뭐예요?"]
     for question in questions:
@@ -47,7 +48,8 @@ def test_extractive_answers_leave_out_customer_lines_bad_examples_and_myths(smal
             text = chunk_text(small_index, citation.chunk_id)
             line = text[text.rfind("\n", 0, text.index(citation.quote)) + 1:]
             assert not line.lstrip("-* ").startswith(("고객:", "나쁜 예"))
-            assert not citation.quote.startswith("오해:")
+            assert not citation.quote.startswith("오해:") or "→ 사실:" in citation.quote
+            assert "오해:" not in citation.quote[1:]
 
 
 @pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "파이썬으로 웹 크롤러 짜는 법 알려줘", "비트코인 지금 사도 돼요?"])

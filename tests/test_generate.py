@@ -45,6 +45,23 @@ def test_a_sentence_that_repeats_an_earlier_one_in_other_words_is_skipped():
                       "암 등 일부 보장은 면책기간이 지나야 보장이 시작된다."]
 
 
+def test_a_question_that_says_a_listed_myth_is_answered_by_the_whole_myth_and_fact_line():
+    """"변액보험 원금 보장돼요?" led with the definition; the document's own "오해: … → 사실: …" line settles it."""
+    text = ("## 정의\n변액보험은 보험료 일부를 펀드에 투자해 실적에 따라 보험금과 환급금이 달라지는 보험이다.\n"
+            "## 자주 하는 오해\n- 오해: 변액보험도 원금은 보장된다 → 사실: 운용 실적에 따라 원금 손실이 날 수 있다.\n"
+            "- 오해: 펀드 수익률이 곧 내 수익률이다 → 사실: 사업비를 빼서 계약 수익률은 더 낮다.")
+    line = "오해: 변액보험도 원금은 보장된다 → 사실: 운용 실적에 따라 원금 손실이 날 수 있다."
+    doc = [hit(text, "변액보험", chunk_index=0)]
+    picked = ExtractiveGenerator(max_sentences=2).pick("변액보험 원금 보장돼요?", doc)
+    assert picked[0] == (1, line)
+    assert ExtractiveGenerator(max_sentences=1, weights=SentenceWeights(myth=0)).pick(
+        "변액보험 원금 보장돼요?", doc)[0][1].startswith("변액보험은")  # the definition, without the myth weight
+    # asking what it is, or naming only one word of the myth, is not asking whether the myth holds
+    assert ExtractiveGenerator(max_sentences=1).pick("변액보험이 뭐예요?", doc)[0][1].startswith("변액보험은")
+    assert all(not s.startswith("오해:") for _, s in ExtractiveGenerator(max_sentences=3).pick(
+        "변액보험 가입 나이 제한 있어요?", doc))
+
+
 def test_script_greetings_and_questions_are_not_answers():
     text = ("## 오프닝\n설계사: 안녕하세요, 오늘은 실손보험 청구 서류를 같이 챙겨 보려고 해요.\n"
             "## 상품 설명\n설계사: 실손보험 청구 서류는 진료비 영수증과 진료비 세부내역서가 기본이에요.\n"
