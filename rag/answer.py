@@ -56,23 +56,25 @@ def validate_question(question: str) -> str:
     return question
 
 
-def contextualize(question: str, history: list[str], retriever: Retriever) -> str:
-    """Search text for a follow-up: a short or elliptical question ("그럼 비갱신형은요?") borrows the previous
-    question, with the names the new question replaces taken out, so 비갱신형 material is found, not 갱신형."""
+def contextualize(question: str, history: list[str], retriever: Retriever) -> tuple[str, tuple[str, ...]]:
+    """Search text for a follow-up, and the names it leaves behind: a short or elliptical question ("그럼
+    비갱신형은요?") borrows the previous question with the names the new question replaces taken out, so 비갱신형
+    material is found, not 갱신형; those names' documents are then ranked down (`Retriever.search(left_out=…)`)."""
     if not history:
-        return question
+        return question, ()
     previous = history[-1].strip()
     elliptical = question.startswith(FOLLOW_UP_STARTS) or (
         len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None)
     if not previous or not elliptical:
-        return question
+        return question, ()
     new_names = retriever.titles.names_in(question)
     if not new_names:
-        return f"{previous} {question}"
+        return f"{previous} {question}", ()
     context = previous
-    for name in retriever.titles.names_in(previous):
-        context = context.replace(name, " ")
-    return f"{question} {context}".strip()
+    left_out = tuple(name for name in retriever.titles.names_in(previous) if name not in new_names)
+    for name in left_out:  # normalized: "갱신형 보험" is the name 갱신형보험
+        context = re.sub(r"[\W_]*".join(map(re.escape, name)), " ", context, flags=re.I)
+    return f"{question} {context}".strip(), left_out
 
 
 def with_script_body(hits: list[Hit], retriever: Retriever) -> list[Hit]:
@@ -100,8 +102,8 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces)."""
     started = time.perf_counter()
     question = validate_question(question)
-    query = contextualize(question, history or [], retriever)
-    result = retriever.search(query, k=k, mode="hybrid", ground=True)
+    query, left_out = contextualize(question, history or [], retriever)
+    result = retriever.search(query, k=k, mode="hybrid", ground=True, left_out=left_out)
     timings = {"retrieve": result.timings_ms["total"]}
     hits = result.hits
     if result.grounding is None or not result.grounding.grounded:

@@ -103,11 +103,13 @@ class Retriever:
         self.titles = TitleMatcher.from_docstore(self.index.docstore)
 
     def search(self, query: str, *, k: int = 5, mode: Mode = "hybrid", doc_types: list[str] | None = None,
-               categories: list[str] | None = None, ground: bool | None = None) -> SearchResult:
+               categories: list[str] | None = None, ground: bool | None = None,
+               left_out: tuple[str, ...] = ()) -> SearchResult:
         """Top-k chunks for `query`, best first, with per-stage timings.
 
         Args:
             ground: also judge whether the index covers the query (default: in hybrid mode).
+            left_out: names (normalized) whose documents the query has moved away from, as a follow-up does.
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -152,7 +154,7 @@ class Retriever:
         chunks = self.index.docstore.get_chunks([cid for cid, _ in ranked])
         hits = [Hit(chunk=chunks[cid], score=score) for cid, score in ranked if cid in chunks]
         if mode == "hybrid":
-            hits = demote_opposites(hits, self.titles.opposites(query), self.fusion.opposite)
+            hits = demote_opposites(hits, self.titles.opposites(query, left_out), self.fusion.opposite)
         if self.reranker is not None and mode == "hybrid":
             t = time.perf_counter()
             depth = max(k, self.rerank_depth)
@@ -197,13 +199,13 @@ class Retriever:
 
 
 def demote_opposites(hits: list[Hit], opposites: set[str], factor: float) -> list[Hit]:
-    """Hits re-ranked with the score of a document named by one of `opposites` (비갱신형 for a query about 갱신형)
+    """Hits re-ranked with the score of the chunks in `opposites` (the 비갱신형 document for a query about 갱신형)
     multiplied by `factor`: its text says the query's term at every turn ("갱신형과 달리 …"), so every signal
     likes it."""
     if not opposites:
         return hits
     for hit in hits:
-        if {normalize(n) for n in [hit.chunk.title, *hit.chunk.aliases]} & opposites:
+        if hit.chunk_id in opposites:
             hit.score *= factor
     return sorted(hits, key=lambda h: -h.score)
 

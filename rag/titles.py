@@ -51,11 +51,15 @@ class TitleMatcher:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
         return [name for _, _, name in self._spans(normalize(query), keep_common=True, bounds=_bounds(query))]
 
-    def opposites(self, query: str) -> set[str]:
-        """The (normalized) names that negate a name the query mentions and that the query does not mention itself:
-        비갱신형 and its aliases when the query says 갱신형 alone."""
+    def opposites(self, query: str, left_out: tuple[str, ...] = ()) -> set[str]:
+        """First chunk ids of the documents a query is not about though every signal likes them: those whose name
+        negates a name the query mentions (the 비갱신형 document when it says 갱신형, or 갱신형 보험, alone), and those
+        named by `left_out`, the names a follow-up replaced ("그럼 비갱신형은요?" after a 갱신형 question). A document
+        the query names itself is never among them."""
         named = set(self.names_in(query))
-        return {prefix + name for name in named for prefix in NEGATING if prefix + name in self._names} - named
+        said = {cid for name in named for cid in self._names[name]}
+        negated = {prefix + name for name in named for prefix in NEGATING}
+        return {cid for name in negated | set(left_out) for cid in self._names.get(name, [])} - said
 
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""

@@ -80,6 +80,9 @@ def test_follow_up_question_uses_the_conversation(small_index):
                  history=["갱신형은 왜 보험료가 올라요?"])
     assert answer.grounded and answer.citations[0].title == "비갱신형"
     assert "비갱신형" in answer.search_query and answer.search_query != answer.question
+    # the name the follow-up replaces leaves the borrowed context even when it was written with a space
+    spaced = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(), history=["갱신형 보험은 왜 올라요?"])
+    assert "갱신형 보험" not in spaced.search_query and spaced.citations[0].title == "비갱신형"
 
 
 @pytest.mark.parametrize("question", ["", "   ", "가" * 2001])

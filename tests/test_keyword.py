@@ -84,24 +84,31 @@ def test_title_matcher_prefers_the_longest_name_and_ignores_generic_short_ones()
 def test_the_opposite_of_a_named_term_is_the_prefixed_name_the_query_does_not_say():
     from rag.titles import TitleMatcher
 
-    m = TitleMatcher({"갱신형": ["c-갱신"], "비갱신형": ["c-비갱신"], "급여": ["c-급여"], "비급여": ["c-비급여"],
-                      "배당보험": ["c-배당"], "무배당보험": ["c-무배당"], "유배당보험": ["c-유배당"]})
-    assert m.opposites("갱신형이 나중에 비싸지냐고 물으면요?") == {"비갱신형"}
-    assert m.opposites("급여 항목") == {"비급여"}
-    assert m.opposites("배당보험은 배당을 꼭 받아요?") == {"무배당보험"}  # 유 adds, it does not negate
+    m = TitleMatcher({"갱신형": ["c-갱신"], "갱신형보험": ["c-갱신"], "비갱신형": ["c-비갱신"], "비갱신형보험": ["c-비갱신"],
+                      "급여": ["c-급여"], "비급여": ["c-비급여"], "배당보험": ["c-배당"], "무배당보험": ["c-무배당"],
+                      "유배당보험": ["c-유배당"]})
+    assert m.opposites("갱신형이 나중에 비싸지냐고 물으면요?") == {"c-비갱신"}
+    assert m.opposites("갱신형 보험은 나중에 비싸져요?") == {"c-비갱신"}
+    assert m.opposites("급여 항목") == {"c-비급여"}
+    assert m.opposites("배당보험은 배당을 꼭 받아요?") == {"c-무배당"}  # 유 adds, it does not negate
     assert m.opposites("비갱신형이 뭐예요") == set()  # the longer name wins; nothing negates it
     assert m.opposites("갱신형과 비갱신형 차이") == set()  # both named: neither is the trap
+    # a follow-up that names 비갱신형 after a question about "갱신형 보험" (whose negated alias is 비갱신형보험)
+    assert m.opposites("그럼 비갱신형은요? 갱신형 보험은 나중에 어떻게 되나요?") == set()
+    # the names a follow-up left behind are set aside too, unless the search text still names them
+    assert m.opposites("그럼 비갱신형은요? 은 왜 올라요?", left_out=("갱신형",)) == {"c-갱신"}
+    assert m.opposites("그럼 갱신형은요?", left_out=("갱신형",)) == {"c-비갱신"}
 
 
 def test_a_document_named_by_an_opposite_is_demoted_not_dropped():
     from rag.retrieve import demote_opposites
     from rag.types import Chunk, Hit
 
-    def hit(title, score, aliases=()):
+    def hit(title, score):
         return Hit(chunk=Chunk(chunk_id=title, doc_id=title, title=title, text=title, source=f"{title}.md",
-                               doc_type="term", aliases=list(aliases)), score=score)
+                               doc_type="term"), score=score)
 
-    hits = [hit("비갱신형", 0.48, ["비갱신"]), hit("갱신형 비교 스크립트", 0.47), hit("갱신형", 0.39)]
+    hits = [hit("비갱신형", 0.48), hit("갱신형 비교 스크립트", 0.47), hit("갱신형", 0.39)]
     ranked = demote_opposites(hits, {"비갱신형"}, 0.5)
     assert [h.chunk.title for h in ranked] == ["갱신형 비교 스크립트", "갱신형", "비갱신형"]
     assert ranked[-1].score == 0.24
