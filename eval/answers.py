@@ -6,12 +6,16 @@ sentence nobody graded is reported as unjudged, never counted as right or wrong.
 """
 
 import json
+import re
 from statistics import mean
 
 from eval.run import DATASET_DIR
 from rag.cite import MARKER, claim_spans
+from rag.keyword import token_set
 
 DATASET = DATASET_DIR / "answers_judged.jsonl"
+CLAIMS = DATASET_DIR / "term_claims.jsonl"
+MYTH_LINE = re.compile(r"오해:(.+?)→\s*사실:(.+)")
 
 
 def load_judged(path=DATASET) -> list[dict]:
@@ -55,6 +59,36 @@ def evaluate_answers(ask, rows: list[dict]) -> dict:
     }
 
 
+def myth_questions(path=CLAIMS) -> list[dict]:
+    """The listed myths of term_claims.jsonl (each a reworded "자주 하는 오해" of its term) asked back as yes/no
+    questions: "가입하실 때 공시이율이 만기까지 그대로 고정돼요." -> "… 고정돼요?"."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{"term": r["term"], "claim": r["claim"], "question": r["claim"].rstrip(" .") + "?"}
+            for r in rows if r["kind"] == "listed_myth"]
+
+
+def myth_corrections(text: str) -> list[tuple[str, str]]:
+    """(myth, correction) of each "오해: … → 사실: …" line of a term document."""
+    return [(m.group(1).strip(), m.group(2).strip()) for m in MYTH_LINE.finditer(text)]
+
+
+def evaluate_myths(ask, rows: list[dict], corrections: dict[str, list[tuple[str, str]]]) -> dict:
+    """Share of answered myth questions whose first sentence gives the correction of the listed myth the claim
+    rewords (the term's myth sharing the most morphemes with it)."""
+    right = answered = 0
+    for row in rows:
+        answer = ask(row["question"])
+        pairs = corrections.get(row["term"], [])
+        if not answer.grounded or not pairs:
+            continue
+        answered += 1
+        claim = token_set(row["claim"])
+        _, fact = max(pairs, key=lambda pair: len(claim & token_set(pair[0])))
+        said = answer_sentences(answer.answer)
+        right += bool(said) and fact.rstrip(". ") in said[0]
+    return {"n": len(rows), "answered": answered, "first_corrects": round(right / answered, 3) if answered else None}
+
+
 def summary_lines(result: dict) -> list[str]:
     pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
     return [
@@ -63,6 +97,9 @@ def summary_lines(result: dict) -> list[str]:
         f"{pct(result['any_direct'])}; mean grade {result['mean_grade']} (0-2)",
         f"answer sentences judged: {pct(result['judged'])} ({len(result['unjudged'])} unjudged: grade them before "
         "reading a change as real)",
+        *([f"listed myths asked back ({result['myths']['n']} from term_claims, {result['myths']['answered']} "
+           f"answered): the first sentence gives the myth's correction in {pct(result['myths']['first_corrects'])}"]
+          if result.get("myths") else []),
     ]
 
 

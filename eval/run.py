@@ -230,15 +230,21 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         append_history(settings, result)
         return result, summary_lines(result)
     if what == "answers":
-        from eval.answers import evaluate_answers, load_judged, summary_lines
+        from eval.answers import evaluate_answers, evaluate_myths, load_judged, myth_corrections, myth_questions, \
+            summary_lines
         from rag.answer import ask
         from rag.service import Services
 
         services = Services(settings)  # the extractive writer even with an LLM configured: judged text is verbatim
         generator = services.extractive
+        answer = lambda q: ask(q, services.retriever, generator, k=settings.top_k)  # noqa: E731
+        corrections: dict[str, list[tuple[str, str]]] = {}
+        for chunk in services.retriever.index.docstore.iter_chunks():
+            if chunk.doc_type == "term":
+                corrections.setdefault(chunk.title, []).extend(myth_corrections(chunk.text))
         result = {"dataset": "answers_judged", "generator": generator.prompt_version,
-                  **evaluate_answers(lambda q: ask(q, services.retriever, generator, k=settings.top_k),
-                                     load_judged())}
+                  **evaluate_answers(answer, load_judged()),
+                  "myths": evaluate_myths(answer, myth_questions(), corrections)}
         append_history(settings, {k: v for k, v in result.items() if k != "unjudged"})
         return result, summary_lines(result)
     if mode not in (*MODES, "all"):

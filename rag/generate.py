@@ -104,7 +104,8 @@ class ExtractiveGenerator:
                     sentence = span.text
                 if LEANS_BACK.match(sentence):
                     score -= w.leans_back
-                if sentence.endswith("?") or (chunk.doc_type == "script" and section(chunk.text, span.start) in SMALL_TALK):
+                small_talk = chunk.doc_type == "script" and section(chunk.text, span.start) in SMALL_TALK
+                if sentence.endswith("?") or small_talk:
                     score -= w.small_talk
                 scored.append((score, n, position, sentence))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))

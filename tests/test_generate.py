@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from eval.answers import answer_sentences, evaluate_answers
+from eval.answers import answer_sentences, evaluate_answers, evaluate_myths, myth_corrections, myth_questions
 from rag.answer import Answer
 from rag.errors import UnknownBackendError
 from rag.generate import ExtractiveGenerator, SentenceWeights
@@ -103,6 +103,22 @@ def test_eval_answers_reads_answers_against_the_judged_sentences():
     assert result["refused"] == 1 and result["first_direct"] == 0.5 and result["any_direct"] == 1.0
     assert result["mean_grade"] == round((1 + 2 + 2) / 3, 3) and result["judged"] == 0.75
     assert result["unjudged"] == [{"id": "q2", "sentence": "새 문장이다."}]
+
+
+def test_eval_answers_asks_listed_myths_back_and_checks_the_first_sentence_corrects_the_right_one():
+    text = ("## 자주 하는 오해\n- 오해: 공시이율은 만기까지 고정된다 → 사실: 시장금리에 따라 매달 바뀔 수 있다.\n"
+            "- 오해: 공시이율이 높으면 환급금도 무조건 크다 → 사실: 사업비를 빼고 적립된 금액에만 붙는다.")
+    corrections = {"공시이율": myth_corrections(text)}
+    assert corrections["공시이율"][0] == ("공시이율은 만기까지 고정된다", "시장금리에 따라 매달 바뀔 수 있다.")
+    rows = [{"term": "공시이율", "claim": "공시이율은 가입할 때 만기까지 고정돼요.", "question": "공시이율은 가입할 때 만기까지 고정돼요?"}]
+    answers = {"right": "오해: 공시이율은 만기까지 고정된다 → 사실: 시장금리에 따라 매달 바뀔 수 있다. [1]",
+               "other": "사업비를 빼고 적립된 금액에만 붙는다. [1] 시장금리에 따라 매달 바뀔 수 있다. [1]"}
+    for which, expected in [("right", 1.0), ("other", 0.0)]:
+        result = evaluate_myths(lambda q: Answer(question=q, answer=answers[which], grounded=True, generator="x",
+                                                 prompt_version="x"), rows, corrections)
+        assert result == {"n": 1, "answered": 1, "first_corrects": expected}
+    shipped = myth_questions()
+    assert len(shipped) == 960 and all(r["question"].endswith("?") for r in shipped)
 
 
 def test_services_build_one_extractive_writer_and_reject_an_unknown_llm(tmp_path):
