@@ -174,7 +174,8 @@ def write_synthetic(folder: Path, count: int, sentences: list[str], shipped: lis
 
 
 def build_key(settings: Settings, spec: ScaleSpec, shipped: list) -> dict:
-    corpus = hashlib.sha256("\n".join(f"{s}:{c.content_hash}" for _, s, cs in shipped for c in cs).encode())
+    # chunk ids, not content hashes: an id also covers the title, section and the questions indexed with the text
+    corpus = hashlib.sha256("\n".join(f"{s}:{c.chunk_id}" for _, s, cs in shipped for c in cs).encode())
     return {"version": BUILD_VERSION, **spec.model_dump(), "embedder": settings.embedder,
             "chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
             "hnsw": [settings.hnsw_ef_search, settings.hnsw_ef_construction, settings.hnsw_max_neighbors],

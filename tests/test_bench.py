@@ -78,6 +78,24 @@ def test_a_cached_index_is_reused(small_bench):
     assert again["cold_build_s"] == result["sizes"][0]["build"]["cold_build_s"]
 
 
+def test_a_cached_index_is_rebuilt_when_only_a_documents_questions_change(tmp_path):
+    """The questions are indexed with the text, so an edit to them alone makes the cached bench index stale."""
+    import shutil
+
+    from eval.scale import build_key, load_shipped
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus, _env_file=None)
+    spec = ScaleSpec(size=300, real_chunks=SMALL["real_chunks"], pool=SMALL["pool"])
+    before = build_key(settings, spec, load_shipped(settings))
+    term = next(p for p in sorted((corpus / "terms").glob("*.md")) if "\nquestions:\n" in p.read_text(encoding="utf-8"))
+    text = term.read_text(encoding="utf-8")
+    term.write_text(text.replace("\nquestions:\n", '\nquestions:\n  - "새로 추가한 질문은 뭐라고 해요?"\n', 1),
+                    encoding="utf-8")
+    assert build_key(settings, spec, load_shipped(settings)) != before
+
+
 def test_synthetic_vectors_are_the_mean_of_their_sentences(use_embedder):
     sentences = ["해지환급금은 중간에 해지할 때 돌려받는 돈이다.", "갱신형은 보험료가 갱신 때 오를 수 있다."]
     vectors = dict(zip(sentences, np.asarray(use_embedder.embed_documents(sentences))))
