@@ -201,6 +201,18 @@ def test_a_chunk_with_a_script_tag_renders_escaped_in_the_panel():
     assert list(entries(panel)) == ["a0-1"] and panel.count("<mark>원금은 보장되지 않아요.</mark>") == 2
 
 
+def test_the_panel_shows_a_chunks_markdown_headings_as_headings():
+    chunk = Chunk(chunk_id="c1", doc_id="d", title="변액보험", source="corpus/terms/변액보험.md",
+                  text="# 변액보험\n\n## 정의\n변액보험은 펀드 실적에 따라 보험금이 달라지는 보험이다.\n\n## 자주 하는 오해\n"
+                       "- 오해: 원금이 보장된다 → 사실: 원금 손실이 날 수 있다.")
+    cites = [Citation(n=1, chunk_id="c1", title=chunk.title, source=chunk.source,
+                      quote="오해: 원금이 보장된다 → 사실: 원금 손실이 날 수 있다.")]
+    panel = sources_panel(cites, {"c1": chunk}, "a0")
+    assert "#" not in re.sub(r'(id|href)="[^"]*"', "", panel)
+    assert '<span class="cite-heading">정의</span>' in panel and '<span class="cite-heading">자주 하는 오해</span>' in panel
+    assert panel.count("<mark>오해: 원금이 보장된다 → 사실: 원금 손실이 날 수 있다.</mark>") == 2
+
+
 def test_two_quotes_of_one_chunk_share_one_panel_entry_that_both_chips_open():
     """An answer cites a chunk once per sentence it supports: [1] and [3] are the same chunk, so the panel shows it
     once, with both numbers, both quotes marked, and an id for each chip; [2] is another chunk."""

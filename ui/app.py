@@ -28,6 +28,7 @@ CSS = """
 .cite-excerpt + .cite-excerpt { margin-top:.3em; }
 .cite-excerpt sup { color:#1747a6; font-weight:600; }
 .cite-chunk { max-height:24em; overflow:auto; background:#fff; padding:.4em; border-radius:6px; }
+.cite-heading { font-weight:600; color:#444; }
 mark { background:#fff1a8; padding:0 .1em; }
 .refusal { border-left:4px solid #d08a00; background:#fff8e6; padding:.5em .8em; border-radius:6px; }
 .refusal-hint { margin-top:.4em; color:#7a5200; font-size:.9em; }

@@ -1,6 +1,7 @@
 """HTML for the app: citation chips, the source panel, highlighted spans. All text is escaped before it is marked up."""
 
 import html
+import re
 
 from rag.cite import MARKER, Citation
 from rag.errors import IndexNotFoundError, IngestLockedError, InputValidationError, PartnersError
@@ -9,6 +10,7 @@ from ui import messages as M
 
 CONTEXT_CHARS = 120  # characters shown either side of a quote in the panel's excerpt
 GROUPED_CONTEXT = 30  # the same, in an entry that quotes its chunk more than once
+HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.+)$", re.M)  # a Markdown heading line of a chunk ("## 정의")
 
 
 def esc(text: str) -> str:
@@ -29,6 +31,12 @@ def with_chips(text: str, prefix: str, titles: dict[int, str] | None = None) -> 
     return MARKER.sub(lambda m: chip(prefix, int(m.group(1)), titles.get(int(m.group(1)), "")), esc(text))
 
 
+def headings(marked: str) -> str:
+    """Escaped, marked chunk text with its Markdown heading lines shown as headings, not as "## 정의". A quote never
+    holds a heading (headings are not sentences), so no <mark> is cut."""
+    return HEADING_LINE.sub(r'<span class="cite-heading">\1</span>', marked)
+
+
 def highlight(text: str, *quotes: str) -> str:
     """Escaped text with the first occurrence of each quote in <mark> (quotes that overlap a marked one are skipped)."""
     spans: list[tuple[int, int]] = []
@@ -40,17 +48,17 @@ def highlight(text: str, *quotes: str) -> str:
     for start, end in sorted(spans):
         out += [esc(text[pos:start]), f"<mark>{esc(text[start:end])}</mark>"]
         pos = end
-    return "".join(out) + esc(text[pos:])
+    return headings("".join(out) + esc(text[pos:]))
 
 
 def excerpt(text: str, quote: str, width: int = CONTEXT_CHARS) -> str:
     """The quote highlighted with a little context either side (the panel entry's preview)."""
     at = text.find(quote) if quote else -1
     if at < 0:
-        return esc(text[: 2 * width]) + ("…" if len(text) > 2 * width else "")
+        return headings(esc(text[: 2 * width]) + ("…" if len(text) > 2 * width else ""))
     start, end = max(0, at - width), min(len(text), at + len(quote) + width)
-    return (("…" if start else "") + esc(text[start:at]) + f"<mark>{esc(quote)}</mark>"
-            + esc(text[at + len(quote):end]) + ("…" if end < len(text) else ""))
+    return headings(("…" if start else "") + esc(text[start:at]) + f"<mark>{esc(quote)}</mark>"
+                    + esc(text[at + len(quote):end]) + ("…" if end < len(text) else ""))
 
 
 def meta_line(c: Citation) -> str:
