@@ -80,7 +80,7 @@ class ExtractiveGenerator:
         """(score, source number, position, sentence) of every sentence that can stand in an answer, best first."""
         w = self.weights
         words = set(tokenize(question))
-        spoken = [w for w in map(token_set, question.split()) if w]  # the question's words, one morpheme set each
+        spoken = [word for word in map(token_set, question.split()) if word]  # each word of the question as morphemes
         wants_definition = bool(DEFINITION_CUE.search(question))
         query = self._query_vector(question)
         scored: list[tuple[float, int, int, str]] = []
