@@ -6,16 +6,14 @@ sentence nobody graded is reported as unjudged, never counted as right or wrong.
 """
 
 import json
-import re
 from statistics import mean
 
 from eval.run import DATASET_DIR
-from rag.cite import MARKER, claim_spans
+from rag.cite import MARKER, claim_spans, sentence_spans, split_myth
 from rag.keyword import token_set
 
 DATASET = DATASET_DIR / "answers_judged.jsonl"
 CLAIMS = DATASET_DIR / "term_claims.jsonl"
-MYTH_LINE = re.compile(r"오해:(.+?)→\s*사실:(.+)")
 
 
 def load_judged(path=DATASET) -> list[dict]:
@@ -69,7 +67,7 @@ def myth_questions(path=CLAIMS) -> list[dict]:
 
 def myth_corrections(text: str) -> list[tuple[str, str]]:
     """(myth, correction) of each "오해: … → 사실: …" line of a term document."""
-    return [(m.group(1).strip(), m.group(2).strip()) for m in MYTH_LINE.finditer(text)]
+    return [pair for pair in map(split_myth, (span.text for span in sentence_spans(text))) if pair]
 
 
 def evaluate_myths(ask, rows: list[dict], corrections: dict[str, list[tuple[str, str]]]) -> dict:

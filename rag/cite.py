@@ -14,6 +14,7 @@ MIN_SENTENCE = 8
 SPEAKER = re.compile(r"^\s*(설계사|FC|파트너|상담사|고객|손님)\s*[:：]\s*", re.M)  # a line of a dialogue
 PARTNER_NAMES = {"설계사", "FC", "파트너", "상담사"}
 WRAPPING = {('"', '"'), ("“", "”")}
+MYTH = re.compile(r"^오해\s*:\s*(.+?)\s*→\s*(?:사실\s*:\s*)?(.+)$", re.S)  # a term document's "오해: … → 사실: …"
 
 
 class Span(BaseModel):
@@ -91,6 +92,12 @@ def unmatched_closing(body: str) -> str:
         return ""
     opened = body.count("“") + body.count("‘") + body[:len(body) - len(tail)].count('"')
     return tail if opened % 2 == 0 and "“" not in body else ""
+
+
+def split_myth(sentence: str) -> tuple[str, str] | None:
+    """(myth, correction) of a "오해: … → 사실: …" sentence, None for any other sentence."""
+    found = MYTH.match(sentence.strip())
+    return (found.group(1).strip(), found.group(2).strip()) if found else None
 
 
 def speaker(text: str, position: int) -> str | None:

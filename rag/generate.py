@@ -7,7 +7,7 @@ from typing import Iterator, Protocol
 import numpy as np
 from pydantic import BaseModel
 
-from rag.cite import PARTNER_NAMES, SPEAKER, Span, sentence_spans, speaker
+from rag.cite import PARTNER_NAMES, SPEAKER, Span, sentence_spans, speaker, split_myth
 from rag.errors import UnknownBackendError
 from rag.keyword import token_set, tokenize
 from rag.prompt import Prompt, load_prompt
@@ -146,10 +146,10 @@ def myth_restated(words: list[frozenset[str]], sentence: str) -> float:
     """The share of the question's words (each as its content morphemes) that the myth half of an "오해: … → 사실:
     …" sentence says, when it says at least two and MYTH_SHARE of them ("변액보험 원금 보장돼요?" against
     "변액보험도 원금은 보장된다": 3 of 3); 0 otherwise, and for any other sentence."""
-    fact = sentence.find("사실:")
-    if not sentence.startswith("오해:") or fact < 0 or not words:
+    pair = split_myth(sentence)
+    if pair is None or not words:
         return 0.0
-    myth = token_set(sentence[len("오해:"):fact].replace("→", ""))
+    myth = token_set(pair[0])
     shared = sum(bool(word & myth) for word in words)
     return shared / len(words) if shared >= 2 and shared / len(words) >= MYTH_SHARE else 0.0
 
@@ -182,9 +182,9 @@ def answer_part(text: str, span: Span) -> str | None:
     who = speaker(text, span.start)
     if who is not None and who not in PARTNER_NAMES:
         return None
-    if sentence.startswith("오해:"):
-        fact = sentence.find("사실:")
-        return sentence[fact + len("사실:"):].strip() or None if fact >= 0 else None
+    if sentence.startswith("오해"):
+        pair = split_myth(sentence)
+        return pair[1] if pair else None
     said = SPEAKER.match(sentence)
     return sentence[said.end():].strip() or None if said else sentence
 

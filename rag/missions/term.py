@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from rag.cite import Citation, sentence_spans
+from rag.cite import Citation, sentence_spans, split_myth
 from rag.errors import PartnersError
 from rag.missions.common import (ABSOLUTE, bigram_containment, check_length, clauses, content_words, llm_feedback,
                                  negated, overlap, prompt_sources)
@@ -91,10 +91,8 @@ class TermMission:
         for n, chunk in enumerate(chunks, start=1):
             for span in sentence_spans(chunk.text):
                 section = _section_at(chunk.text, span.start) or chunk.section
-                if "오해" in section and "→" in span.text:
-                    myth, fact = span.text.split("→", 1)
-                    term.myths.append((re.sub(r"^오해\s*:\s*", "", myth).strip(),
-                                       re.sub(r"^사실\s*:\s*", "", fact.strip()).strip(), n))
+                if "오해" in section and split_myth(span.text):
+                    term.myths.append((*split_myth(span.text), n))
                 elif "예시" in section:
                     term.examples.append((span.text, n))
                 elif "정의" in section or "핵심" in section:
