@@ -91,8 +91,8 @@ class TermMission:
         for n, chunk in enumerate(chunks, start=1):
             for span in sentence_spans(chunk.text):
                 section = _section_at(chunk.text, span.start) or chunk.section
-                if "오해" in section and split_myth(span.text):
-                    term.myths.append((*split_myth(span.text), n))
+                if "오해" in section and (pair := split_myth(span.text)):
+                    term.myths.append((*pair, n))
                 elif "예시" in section:
                     term.examples.append((span.text, n))
                 elif "정의" in section or "핵심" in section:
