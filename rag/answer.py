@@ -57,9 +57,11 @@ def validate_question(question: str) -> str:
 
 
 def contextualize(question: str, history: list[str], retriever: Retriever) -> tuple[str, tuple[str, ...]]:
-    """Search text for a follow-up, and the names it leaves behind: a short or elliptical question ("그럼
-    비갱신형은요?") borrows the previous question with the names the new question replaces taken out, so 비갱신형
-    material is found, not 갱신형; those names' documents are then ranked down (`Retriever.search(left_out=…)`)."""
+    """Search text for a follow-up, and the names it leaves behind. A short or elliptical question borrows the
+    previous one; each name it says replaces the previous question's name most like it ("그럼 비갱신형은요?" after
+    "갱신형 보험료는 나중에 오르나요?" searches "… 비갱신형 보험료는 나중에 오르나요?"), so 비갱신형 material is found,
+    not 갱신형; the replaced names' documents are then ranked down (`Retriever.search(left_out=…)`). The names no
+    new name stands in for (보험료 there) stay: they are the context."""
     if not history:
         return question, ()
     previous = history[-1].strip()
@@ -67,14 +69,26 @@ def contextualize(question: str, history: list[str], retriever: Retriever) -> tu
         len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None)
     if not previous or not elliptical:
         return question, ()
-    new_names = retriever.titles.names_in(question)
-    if not new_names:
-        return f"{previous} {question}", ()
+    titles = retriever.titles
+    new_names = titles.names_in(question)
+    old_names = [name for name in titles.names_in(previous) if name not in new_names]
+    replaced = {}  # old name -> the new name said in its place
+    for new in new_names:
+        old = replaced_name(new, old_names)
+        if old is not None:
+            replaced.setdefault(old, new)
     context = previous
-    left_out = tuple(name for name in retriever.titles.names_in(previous) if name not in new_names)
-    for name in left_out:  # normalized: "갱신형 보험" is the name 갱신형보험
-        context = re.sub(r"[\W_]*".join(map(re.escape, name)), " ", context, flags=re.I)
-    return f"{question} {context}".strip(), left_out
+    for old, new in replaced.items():  # normalized: "갱신형 보험" is the name 갱신형보험
+        context = re.sub(r"[\W_]*".join(map(re.escape, old)), new, context, flags=re.I)
+    return f"{question} {context}".strip(), tuple(replaced)
+
+
+def replaced_name(new: str, old_names: list[str]) -> str | None:
+    """The name `new` stands in for: the one that shares most of its letters, one with the same last letter (the
+    head noun: 암보험 for 실손보험, not 보험금청구) first, the first said on a tie; None when none shares a letter."""
+    best = max(old_names, default=None, key=lambda old: ((old[-1] == new[-1]) + len(set(old) & set(new)),
+                                                       -old_names.index(old)))
+    return best if best is not None and set(best) & set(new) else None
 
 
 def with_script_body(hits: list[Hit], retriever: Retriever) -> list[Hit]:

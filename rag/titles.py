@@ -4,6 +4,7 @@ import json
 import re
 
 from rag.docstore import DocStore
+from rag.keyword import get_kiwi
 
 NAMED_TYPES = ("term", "guideline")
 SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts only when it is most of the query
@@ -49,7 +50,7 @@ class TitleMatcher:
 
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
-        return [name for _, _, name in self._spans(normalize(query), keep_common=True, bounds=_bounds(query))]
+        return [name for _, _, name in self._spans(query, keep_common=True)]
 
     def opposites(self, query: str, left_out: tuple[str, ...] = ()) -> set[str]:
         """First chunk ids of the documents a query is not about though every signal likes them: those whose name
@@ -63,24 +64,28 @@ class TitleMatcher:
 
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""
-        q = normalize(query)
-        if not q:
-            return []
-        kept = self._spans(q, bounds=_bounds(query))
+        kept = self._spans(query)
         ranked: dict[str, float] = {}
         for start, end, name in kept:
             for cid in self._names[name]:
                 ranked[cid] = max(ranked.get(cid, 0.0), float(end - start))
         return sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)
 
-    def _spans(self, q: str, keep_common: bool = False, bounds: set[int] = frozenset()) -> list[tuple[int, int, str]]:
+    def _spans(self, query: str, keep_common: bool = False) -> list[tuple[int, int, str]]:
+        """(start, end, name) of the names in normalize(query), longest first, none inside a longer one."""
+        q, bounds = normalize(query), _bounds(query)
+        ends: set[int] | None = None
         spans = []
         for name in self._names:
             start = q.find(name)
             while start != -1:
                 end = start + len(name)
-                # a two-letter name across words is an accident ("수영 배우는데" holds 영배)
-                if len(name) > 2 or not any(start < b < end for b in bounds):
+                across = any(start < b < end for b in bounds)
+                if across and ends is None:
+                    ends = _morpheme_ends(query)
+                # a two-letter name across words is an accident ("수영 배우는데" holds 영배), and so is a name across
+                # words that stops inside a morpheme ("갱신형 보험료" holds 갱신형 보험, "변액보험 자산" 보험자)
+                if not across or (len(name) > 2 and end in ends):
                     spans.append((start, end, name))
                 start = q.find(name, start + 1)
         spans.sort(key=lambda s: s[1] - s[0], reverse=True)
@@ -101,3 +106,13 @@ def _bounds(query: str) -> set[int]:
         bounds.add(offset)
         offset += len(normalize(word))
     return bounds
+
+
+def _morpheme_ends(query: str) -> set[int]:
+    """Offsets in normalize(query) where a Kiwi morpheme ends."""
+    offsets, n = [], 0
+    for ch in query:
+        offsets.append(n)
+        n += len(normalize(ch))
+    offsets.append(n)
+    return {offsets[min(tok.start + tok.len, len(query))] for tok in get_kiwi().tokenize(query)}

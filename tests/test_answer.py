@@ -85,6 +85,22 @@ def test_follow_up_question_uses_the_conversation(small_index):
     assert "갱신형 보험" not in spaced.search_query and spaced.citations[0].title == "비갱신형"
 
 
+def test_a_follow_up_name_replaces_the_name_most_like_it_and_keeps_the_context(small_index):
+    from rag.answer import contextualize, replaced_name
+
+    retriever = small_index.retriever
+    query, left_out = contextualize("그럼 비갱신형은요?", ["갱신형 보험료는 나중에 오르나요?"], retriever)
+    assert left_out == ("갱신형",)
+    assert query.endswith("비갱신형 보험료는 나중에 오르나요?")  # 보험료 stays: it is context, not the topic
+    answer = ask("그럼 비갱신형은요?", retriever, ExtractiveGenerator(), history=["갱신형 보험료는 나중에 오르나요?"])
+    assert answer.citations[0].title == "비갱신형"
+    # the head noun decides between names that share as many letters; a name sharing none replaces nothing
+    assert replaced_name("암보험", ["보험금청구", "실손보험"]) == "실손보험"
+    assert replaced_name("면책기간", ["실손보험"]) is None
+    query, left_out = contextualize("그럼 면책기간은요?", ["비급여 청구 서류 뭐예요?"], retriever)
+    assert left_out == () and "비급여 청구 서류" in query
+
+
 @pytest.mark.parametrize("question", ["", "   ", "가" * 2001])
 def test_question_limits(small_index, question):
     with pytest.raises(InputValidationError) as err:

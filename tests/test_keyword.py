@@ -100,6 +100,18 @@ def test_the_opposite_of_a_named_term_is_the_prefixed_name_the_query_does_not_sa
     assert m.opposites("그럼 갱신형은요?", left_out=("갱신형",)) == {"c-비갱신"}
 
 
+def test_a_name_across_words_must_end_where_a_morpheme_ends():
+    from rag.titles import TitleMatcher
+
+    m = TitleMatcher({"갱신형": ["c-갱신"], "갱신형보험": ["c-갱신"], "보험료": ["c-료"], "보험자": ["c-자"],
+                      "변액보험": ["c-변액"], "종신보험": ["c-종신"]})
+    assert m.names_in("갱신형 보험은 왜 올라요?") == ["갱신형보험"]  # 보험 ends a morpheme: the alias stands
+    # "갱신형 보험료" holds the alias 갱신형 보험 only by cutting 보험료 in two: it says 갱신형 and 보험료
+    assert sorted(m.names_in("갱신형 보험료는 나중에 오르나요?")) == ["갱신형", "보험료"]
+    assert m.names_in("변액보험 자산은 따로 관리하나요?") == ["변액보험"]  # not 보험자 across 보험 자산
+    assert sorted(m.names_in("종신보험료가 비싸요")) == ["보험료", "종신보험"]  # inside one word both stand
+
+
 def test_a_document_named_by_an_opposite_is_demoted_not_dropped():
     from rag.retrieve import demote_opposites
     from rag.types import Chunk, Hit
