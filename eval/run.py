@@ -27,6 +27,7 @@ class Question(BaseModel):
     gold: list[str] = Field(default_factory=list)
     category: str = Field("", validation_alias=AliasChoices("category", "domain"))  # AutoRAG-ko says "domain"
     expect: str = "answer"  # "refuse" for out-of-domain questions
+    history: list[str] = Field(default_factory=list)  # earlier questions of the chat, oldest first (follow-ups)
 
 
 def retrieval_datasets() -> list[str]:
@@ -70,10 +71,18 @@ def gold_match(chunk: Chunk, gold: list[str]) -> str | None:
 
 
 def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hybrid",
-             ks: tuple[int, ...] = DEFAULT_KS) -> dict:
-    """Metrics over the answerable questions and refusal rates; per-question rows for failure analysis."""
+             ks: tuple[int, ...] = DEFAULT_KS, history: bool = True) -> dict:
+    """Metrics over the answerable questions and refusal rates; per-question rows for failure analysis.
+
+    A question with a `history` is searched as `partners ask` searches a follow-up (`rag.answer.contextualize`);
+    `history=False` searches it alone, for comparison."""
+    from rag.answer import contextualize
+    from rag.keyword import get_kiwi
+
     depth = max(max(ks), 10)
-    retriever.search(questions[0].question, k=1, mode=mode)  # load models and indexes before timing
+    first = questions[0]  # load models, indexes and Kiwi (follow-up names need it in every mode) before timing
+    get_kiwi()
+    retriever.search(contextualize(first.question, first.history, retriever)[0], k=1, mode=mode)
     sums: dict[str, float] = {}
     by_category: dict[str, list[float]] = {}
     latency: list[float] = []
@@ -81,7 +90,8 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
     refused_in = refused_out = n_in = n_out = 0
     for q in questions:
         started = time.perf_counter()
-        result = retriever.search(q.question, k=depth, mode=mode)
+        query, left_out = contextualize(q.question, q.history, retriever) if history else (q.question, ())
+        result = retriever.search(query, k=depth, mode=mode, left_out=left_out)
         latency.append((time.perf_counter() - started) * 1000)
         refused = result.grounding is not None and not result.grounding.grounded
         found = [gold_match(h.chunk, q.gold) for h in result.hits]
@@ -89,6 +99,8 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
         row = {"id": q.id, "question": q.question, "gold": q.gold, "refused": refused,
                "retrieved": [h.chunk.title for h in result.hits[:5]],
                "rank": next((i for i, ok in enumerate(flags, start=1) if ok), None)}
+        if query != q.question:
+            row["search_query"] = query
         rows.append(row)
         if q.expect == "refuse":
             n_out += 1
@@ -298,6 +310,8 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
                                 **built},
                      **({"ingest": ingest} if ingest else {}),
                      "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
+        if any(q.history for q in qs):  # follow-ups: the same questions searched without the chat, side by side
+            runs[-1]["without_history"] = evaluate(retriever, qs, mode=m, ks=cutoffs, history=False)["metrics"]
     if ragas:
         focus = next((run for run in runs if run["mode"] == "hybrid"), runs[0])
         focus["ragas"] = ragas_scores(retriever, qs, s, embedder, mode=focus["mode"])
@@ -328,7 +342,7 @@ def ragas_scores(retriever: Retriever, qs: list[Question], settings, embedder, *
 def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
     keys = [f"hit@{k}" for k in ks] + ["mrr", "ndcg@10"]
     labels = [run_label(run, runs) for run in runs]
-    width = max(8, *(len(label) for label in labels))
+    width = max(8, *(len(label) + len(" alone") * ("without_history" in run) for run, label in zip(runs, labels)))
     head = f"{'run':{width}s} " + " ".join(f"{k:>8s}" for k in keys) + "   p50 ms   p95 ms  refused(in/out)"
     lines = [f"{runs[0]['dataset']} (n={runs[0]['n']})", head]
     for run, label in zip(runs, labels):
@@ -336,6 +350,11 @@ def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
         cells = " ".join(f"{m[k]:8.3f}" if m.get(k) is not None else f"{'-':>8s}" for k in keys)
         refused = f"{ref.get('in_domain_refused', '-')}/{ref.get('out_of_domain_refused', '-')}"
         lines.append(f"{label:{width}s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
+    for run, label in zip(runs, labels):
+        if "without_history" in run:
+            alone = run["without_history"]
+            cells = " ".join(f"{alone[k]:8.3f}" if alone.get(k) is not None else f"{'-':>8s}" for k in keys)
+            lines.append(f"{label + ' alone':{width}s} {cells}  (each question searched without the chat)")
     for run, label in zip(runs, labels):
         if "ragas" in run:
             scores = {k: v for k, v in run["ragas"].items() if isinstance(v, float)}

@@ -231,3 +231,27 @@ def test_report_from_a_real_run_eval_on_the_small_index(small_index, tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| 20")]
     assert [line.split(" | ")[2] for line in rows[-4:]] == ["dense", "bm25", "chars", "hybrid"]
     assert (tmp_path / "real_history.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_follow_up_questions_are_searched_with_their_chat_and_compared_alone(small_index, tmp_path):
+    from eval.run import run_eval
+
+    questions = tmp_path / "followups.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "f1", "history": ["비급여 진료비도 실손에서 나와요?"], "question": "그럼 급여는요?", "gold": ["급여"]},
+        {"id": "f2", "history": ["갱신형 보험료는 나중에 오르나요?"], "question": "그럼 비갱신형은요?", "gold": ["비갱신형"]},
+        {"id": "f3", "question": "청약 철회는 며칠 안에 해요?", "gold": ["청약철회"]},
+    ]), encoding="utf-8")
+    result, lines = run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1,5")
+    assert result["metrics"]["hit@1"] == 1.0
+    searched = {row["id"]: row.get("search_query") for row in evaluate_rows(small_index, questions)}
+    # the follow-up borrows the previous question with its name replaced (the alias "비급여 진료비" by 급여)
+    assert searched["f1"] == "그럼 급여는요? 급여도 실손에서 나와요?" and searched["f3"] is None
+    assert set(result["without_history"]) == set(result["metrics"])
+    assert any(line.startswith("hybrid alone") for line in lines)
+
+
+def evaluate_rows(services, questions):
+    from eval.run import evaluate, load_questions
+
+    return evaluate(services.retriever, load_questions(questions), mode="hybrid", ks=(1, 5))["rows"]
