@@ -74,15 +74,15 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
              ks: tuple[int, ...] = DEFAULT_KS, history: bool = True) -> dict:
     """Metrics over the answerable questions and refusal rates; per-question rows for failure analysis.
 
-    A question with a `history` is searched as `partners ask` searches a follow-up (`rag.answer.contextualize`);
+    A question with a `history` is searched as `partners ask` searches a chat turn (`rag.answer.search_turn`);
     `history=False` searches it alone, for comparison."""
-    from rag.answer import contextualize
+    from rag.answer import search_turn
     from rag.keyword import get_kiwi
 
     depth = max(max(ks), 10)
     first = questions[0]  # load models, indexes and Kiwi (follow-up names need it in every mode) before timing
     get_kiwi()
-    retriever.search(contextualize(first.question, first.history, retriever)[0], k=1, mode=mode)
+    search_turn(first.question, first.history, retriever, k=1, mode=mode, ground=None)
     sums: dict[str, float] = {}
     by_category: dict[str, list[float]] = {}
     latency: list[float] = []
@@ -90,8 +90,7 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
     refused_in = refused_out = n_in = n_out = 0
     for q in questions:
         started = time.perf_counter()
-        query, left_out = contextualize(q.question, q.history, retriever) if history else (q.question, ())
-        result = retriever.search(query, k=depth, mode=mode, left_out=left_out)
+        result = search_turn(q.question, q.history if history else [], retriever, k=depth, mode=mode, ground=None)
         latency.append((time.perf_counter() - started) * 1000)
         refused = result.grounding is not None and not result.grounding.grounded
         found = [gold_match(h.chunk, q.gold) for h in result.hits]
@@ -99,8 +98,8 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
         row = {"id": q.id, "question": q.question, "gold": q.gold, "refused": refused,
                "retrieved": [h.chunk.title for h in result.hits[:5]],
                "rank": next((i for i, ok in enumerate(flags, start=1) if ok), None)}
-        if query != q.question:
-            row["search_query"] = query
+        if result.query != q.question:
+            row["search_query"] = result.query
         rows.append(row)
         if q.expect == "refuse":
             n_out += 1

@@ -10,7 +10,7 @@ from rag.cite import Citation, check_citations, cite_claims
 from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
-from rag.retrieve import Retriever
+from rag.retrieve import Retriever, SearchResult
 from rag.titles import normalize
 from rag.types import Hit
 
@@ -25,7 +25,9 @@ ELLIPTICAL_END = re.compile(r"(은|는|이|가|도|면|라면|경우|때는)요?
 # off-domain ones below .45 ("오늘 점심 뭐 먹지?" no longer suggests 유지비)
 SUGGEST_MARGIN = 0.15
 SCENE = SMALL_TALK | {"상황"}  # a script's sections that set the scene or wrap up rather than answer
-FOLLOW_UP_STARTS = ("그럼", "그러면", "그건", "그거", "그것", "이건", "이거", "저건", "그리고", "근데", "그런데", "또")
+# a question starting with one of these points back at the previous one; after a connective it may stand alone
+ANAPHORS = ("그럼", "그러면", "그건", "그거", "그것", "그게", "그사이", "그동안", "그때", "이건", "이거", "저건", "또")
+CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
 
 
 class Answer(BaseModel):
@@ -56,21 +58,27 @@ def validate_question(question: str) -> str:
     return question
 
 
-def contextualize(question: str, history: list[str], retriever: Retriever) -> tuple[str, tuple[str, ...]]:
-    """Search text for a follow-up, and the names it leaves behind. A short or elliptical question borrows the
-    previous one; each name it says replaces the previous question's name most like it ("그럼 비갱신형은요?" after
-    "갱신형 보험료는 나중에 오르나요?" searches "… 비갱신형 보험료는 나중에 오르나요?"), so 비갱신형 material is found,
-    not 갱신형; the replaced names' documents are then ranked down (`Retriever.search(left_out=…)`). The names no
-    new name stands in for (보험료 there) stay: they are the context."""
+def contextualize(question: str, history: list[str], retriever: Retriever, *,
+                  follow_up: bool = False) -> tuple[str, tuple[str, ...]]:
+    """Search text for a follow-up, and the names it leaves behind.
+
+    A follow-up is short and elliptical ("그럼 비갱신형은요?", "해지하면요?") or points back ("그사이 사고 나면요?",
+    "그거 세금은요?") without naming a term of its own; a question that names its term ("근데 해약공제가 뭐예요?")
+    stands alone. A follow-up borrows the previous question; each term it names replaces the previous question's name
+    most like it ("그럼 비갱신형은요?" after "갱신형 보험료는 나중에 오르나요?" searches "… 비갱신형 보험료는 나중에
+    오르나요?"), so 비갱신형 material is found, not 갱신형; the replaced names' documents are then ranked down
+    (`Retriever.search(left_out=…)`). Names no new name stands in for (보험료 there) stay: they are the context. A
+    common name (보험료, 보험사) never replaces one: "보험사 망하면요?" after a 저축보험 question is still about it.
+    `follow_up=True`: the caller knows it is one (`search_turn`)."""
     if not history:
         return question, ()
     previous = history[-1].strip()
-    elliptical = question.startswith(FOLLOW_UP_STARTS) or (
-        len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None)
-    if not previous or not elliptical:
-        return question, ()
     titles = retriever.titles
-    new_names = titles.names_in(question)
+    new_names = [name for name in titles.names_in(question) if not titles.is_common(name)]
+    short = len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None
+    points_back = CONNECTIVE.sub("", question).startswith(ANAPHORS) and not new_names
+    if not previous or not (short or points_back or follow_up):
+        return question, ()
     old_names = [name for name in titles.names_in(previous) if name not in new_names]
     replaced = {}  # old name -> the new name said in its place
     for new in new_names:
@@ -81,6 +89,25 @@ def contextualize(question: str, history: list[str], retriever: Retriever) -> tu
     for old, new in replaced.items():  # normalized: "갱신형 보험" is the name 갱신형보험
         context = re.sub(r"[\W_]*".join(map(re.escape, old)), new, context, flags=re.I)
     return f"{question} {context}".strip(), tuple(replaced)
+
+
+def search_turn(question: str, history: list[str], retriever: Retriever, *, k: int = 5, mode: str = "hybrid",
+                ground: bool | None = True) -> SearchResult:
+    """What a chat turn retrieves: the question alone, or a follow-up with the context it borrows
+    (`Retriever.search_follow_up`). A question that names no term and that the documents do not cover on its own
+    ("아직 취소돼요?", "펀드만 바꿀 수 있어요?") is a follow-up too, once there is a chat to follow; its own words,
+    which found nothing convincing, then weigh no more than the context. `partners ask`, the chat and `partners eval`
+    all search through here."""
+    query, left_out = contextualize(question, history, retriever)
+    if query == question:
+        result = retriever.search(question, k=k, mode=mode, ground=True if history else ground, left_out=left_out)
+        alone = result.grounding
+        if not history or alone is None or alone.grounded or alone.named:
+            return result
+        query, left_out = contextualize(question, history, retriever, follow_up=True)
+        return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
+                                          own_weight=retriever.fusion.follow_up_uncovered)
+    return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out)
 
 
 def replaced_name(new: str, old_names: list[str]) -> str | None:
@@ -116,8 +143,8 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces)."""
     started = time.perf_counter()
     question = validate_question(question)
-    query, left_out = contextualize(question, history or [], retriever)
-    result = retriever.search(query, k=k, mode="hybrid", ground=True, left_out=left_out)
+    result = search_turn(question, history or [], retriever, k=k)
+    query = result.query
     timings = {"retrieve": result.timings_ms["total"]}
     hits = result.hits
     if result.grounding is None or not result.grounding.grounded:

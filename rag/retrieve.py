@@ -35,6 +35,8 @@ class Fusion(BaseModel):
     title_exact: float = 3.0  # the query is a name and nothing else: "고지의무" alone is that term
     rrf_k: int = 5
     opposite: float = 0.5  # score factor for 비갱신형 when the query names 갱신형 alone (the prefix trap, per document)
+    follow_up_own: float = 2.0  # a follow-up's own words against the context it borrows (eval/datasets/followups)
+    follow_up_uncovered: float = 1.0  # the same, when its own words alone left it ungrounded ("아직 취소돼요?")
 
 
 class Grounding(BaseModel):
@@ -170,6 +172,25 @@ class Retriever:
             timings["ground"] = _ms(t)
         timings["total"] = _ms(t0)
         return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings, grounding=grounding)
+
+    def search_follow_up(self, question: str, context: str, *, k: int = 5, mode: Mode = "hybrid",
+                         ground: bool | None = None, left_out: tuple[str, ...] = (),
+                         own_weight: float | None = None) -> SearchResult:
+        """A follow-up searched twice, alone and with the context it borrows (`rag.answer.contextualize`), the two
+        rankings fused with its own words weighing `fusion.follow_up_own` times as much: the borrowed question is
+        longer and would otherwise pull the search back to its own topic ("그사이 사고 나면요?" after a question on
+        unpaid premiums is about the grace period, not unpaid premiums). Grounding is judged on the context."""
+        depth = max(k, self.candidates)
+        own = self.search(question, k=depth, mode=mode, ground=False, left_out=left_out)
+        borrowed = self.search(context, k=depth, mode=mode, ground=ground, left_out=left_out)
+        ranked = fuse([[(h.chunk_id, h.score) for h in own.hits], [(h.chunk_id, h.score) for h in borrowed.hits]],
+                      weights=[self.fusion.follow_up_own if own_weight is None else own_weight, 1.0],
+                      k=self.fusion.rrf_k, top=k)
+        chunks = {h.chunk_id: h.chunk for h in own.hits + borrowed.hits}
+        hits = [Hit(chunk=chunks[cid], score=score, rank=rank) for rank, (cid, score) in enumerate(ranked, start=1)]
+        timings = {"own": own.timings_ms["total"], "context": borrowed.timings_ms["total"],
+                   "total": round(own.timings_ms["total"] + borrowed.timings_ms["total"], 2)}
+        return SearchResult(query=context, mode=mode, hits=hits, timings_ms=timings, grounding=borrowed.grounding)
 
     def _grounding(self, query: str, hits: list[Hit], dense_top: float, named: bool) -> Grounding:
         coverage = self.coverage(query, [h.chunk_id for h in hits[:3]])

@@ -52,6 +52,10 @@ class TitleMatcher:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
         return [name for _, _, name in self._spans(query, keep_common=True)]
 
+    def is_common(self, name: str) -> bool:
+        """A short name that many chunks contain (보험료, 보험사): a word of any question more than its topic."""
+        return name in self._common
+
     def opposites(self, query: str, left_out: tuple[str, ...] = ()) -> set[str]:
         """First chunk ids of the documents a query is not about though every signal likes them: those whose name
         negates a name the query mentions (the 비갱신형 document when it says 갱신형, or 갱신형 보험, alone), and those

@@ -101,6 +101,20 @@ def test_a_follow_up_name_replaces_the_name_most_like_it_and_keeps_the_context(s
     assert left_out == () and "비급여 청구 서류" in query
 
 
+def test_a_question_that_names_its_term_stands_alone_and_one_the_documents_miss_is_a_follow_up(small_index):
+    from rag.answer import contextualize, search_turn
+
+    retriever = small_index.retriever
+    previous = ["어제 청약서에 서명한 고객이 마음이 바뀌었대요"]
+    assert contextualize("근데 면책기간이 뭐예요?", previous, retriever) == ("근데 면책기간이 뭐예요?", ())
+    assert not retriever.search("아직 취소돼요?", k=5, ground=True).grounding.grounded  # alone: nothing to go on
+    turn = search_turn("아직 취소돼요?", previous, retriever)
+    assert turn.query == "아직 취소돼요? " + previous[0] and turn.grounding.grounded
+    assert turn.hits[0].chunk.title == "청약철회" and set(turn.timings_ms) == {"own", "context", "total"}
+    answer = ask("아직 취소돼요?", retriever, ExtractiveGenerator(), history=previous)
+    assert answer.grounded and answer.citations[0].title == "청약철회" and answer.search_query == turn.query
+
+
 @pytest.mark.parametrize("question", ["", "   ", "가" * 2001])
 def test_question_limits(small_index, question):
     with pytest.raises(InputValidationError) as err:
