@@ -99,15 +99,18 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     which found nothing convincing, then weigh no more than the context. `partners ask`, the chat and `partners eval`
     all search through here."""
     query, left_out = contextualize(question, history, retriever)
-    if query == question:
-        result = retriever.search(question, k=k, mode=mode, ground=True if history else ground, left_out=left_out)
-        alone = result.grounding
-        if not history or alone is None or alone.grounded or alone.named:
-            return result
-        query, left_out = contextualize(question, history, retriever, follow_up=True)
-        return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
-                                          own_weight=retriever.fusion.follow_up_uncovered)
-    return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out)
+    if query != question:
+        return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out)
+    if not history:
+        return retriever.search(question, k=k, mode=mode, ground=ground)
+    depth = max(k, retriever.candidates)  # deep enough to fuse, should it be a follow-up after all
+    alone = retriever.search(question, k=depth, mode=mode, ground=True)
+    if alone.grounding.grounded or alone.grounding.named:
+        alone.hits = alone.hits[:k]
+        return alone
+    query, left_out = contextualize(question, history, retriever, follow_up=True)
+    return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
+                                      own_weight=retriever.fusion.follow_up_uncovered, own=alone)
 
 
 def replaced_name(new: str, old_names: list[str]) -> str | None:

@@ -175,13 +175,14 @@ class Retriever:
 
     def search_follow_up(self, question: str, context: str, *, k: int = 5, mode: Mode = "hybrid",
                          ground: bool | None = None, left_out: tuple[str, ...] = (),
-                         own_weight: float | None = None) -> SearchResult:
+                         own_weight: float | None = None, own: SearchResult | None = None) -> SearchResult:
         """A follow-up searched twice, alone and with the context it borrows (`rag.answer.contextualize`), the two
         rankings fused with its own words weighing `fusion.follow_up_own` times as much: the borrowed question is
         longer and would otherwise pull the search back to its own topic ("그사이 사고 나면요?" after a question on
-        unpaid premiums is about the grace period, not unpaid premiums). Grounding is judged on the context."""
+        unpaid premiums is about the grace period, not unpaid premiums). Grounding is judged on the context. `own`:
+        the question's search alone, when the caller already ran it at depth `max(k, candidates)`."""
         depth = max(k, self.candidates)
-        own = self.search(question, k=depth, mode=mode, ground=False, left_out=left_out)
+        own = own or self.search(question, k=depth, mode=mode, ground=False, left_out=left_out)
         borrowed = self.search(context, k=depth, mode=mode, ground=ground, left_out=left_out)
         ranked = fuse([[(h.chunk_id, h.score) for h in own.hits], [(h.chunk_id, h.score) for h in borrowed.hits]],
                       weights=[self.fusion.follow_up_own if own_weight is None else own_weight, 1.0],
