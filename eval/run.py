@@ -310,7 +310,8 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
                      **({"ingest": ingest} if ingest else {}),
                      "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
         if any(q.history for q in qs):  # follow-ups: the same questions searched without the chat, side by side
-            runs[-1]["without_history"] = evaluate(retriever, qs, mode=m, ks=cutoffs, history=False)["metrics"]
+            alone = evaluate(retriever, qs, mode=m, ks=cutoffs, history=False)
+            runs[-1]["without_history"] = {"metrics": alone["metrics"], "refusals": alone["refusals"]}
     if ragas:
         focus = next((run for run in runs if run["mode"] == "hybrid"), runs[0])
         focus["ragas"] = ragas_scores(retriever, qs, s, embedder, mode=focus["mode"])
@@ -351,9 +352,10 @@ def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
         lines.append(f"{label:{width}s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
     for run, label in zip(runs, labels):
         if "without_history" in run:
-            alone = run["without_history"]
+            alone, ref = run["without_history"]["metrics"], run["without_history"]["refusals"]
             cells = " ".join(f"{alone[k]:8.3f}" if alone.get(k) is not None else f"{'-':>8s}" for k in keys)
-            lines.append(f"{label + ' alone':{width}s} {cells}  (each question searched without the chat)")
+            refused = f"{ref.get('in_domain_refused', '-')}/{ref.get('out_of_domain_refused', '-')}"
+            lines.append(f"{label + ' alone':{width}s} {cells} {'':17s}  {refused}  (searched without the chat)")
     for run, label in zip(runs, labels):
         if "ragas" in run:
             scores = {k: v for k, v in run["ragas"].items() if isinstance(v, float)}

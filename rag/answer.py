@@ -26,7 +26,14 @@ ELLIPTICAL_END = re.compile(r"(은|는|이|가|도|면|라면|경우|때는)요?
 SUGGEST_MARGIN = 0.15
 SCENE = SMALL_TALK | {"상황"}  # a script's sections that set the scene or wrap up rather than answer
 # a question starting with one of these points back at the previous one; after a connective it may stand alone
-ANAPHORS = ("그럼", "그러면", "그건", "그거", "그것", "그게", "그사이", "그동안", "그때", "이건", "이거", "저건", "또")
+POINTERS = ("그건", "그거", "그것", "그게", "그사이", "그동안", "그때", "이건", "이거", "저건")  # point back to the topic
+ANAPHORS = ("그럼", "그러면", "또", *POINTERS)
+SWITCH = re.compile(r"^(그거|그건|그것)\s*(말고|그렇고)")  # "그거 말고 …", "그건 그렇고 …": a new subject
+# a follow-up whose own words (IDF-weighted) the chunks found with its context hardly hold is about something else
+# ("아 참 주말에 눈 온대요?" after a 상해보험 question) and is searched alone; chosen on eval/datasets/followups.jsonl
+# and out_of_domain_chat.jsonl (BASELINE session 25): 0 -> 1/3 -> 1/2: refused 38 -> 44 -> 49 of 60 off-domain
+# turns, 0 -> 1 -> 2 of 90 follow-ups
+FOLLOW_UP_MIN_SHARE = 1 / 3
 CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
 
 
@@ -69,7 +76,9 @@ def contextualize(question: str, history: list[str], retriever: Retriever, *,
     오르나요?"), so 비갱신형 material is found, not 갱신형; the replaced names' documents are then ranked down
     (`Retriever.search(left_out=…)`). Names no new name stands in for (보험료 there) stay: they are the context. A
     common name (보험료, 보험사) never replaces one: "보험사 망하면요?" after a 저축보험 question is still about it.
-    `follow_up=True`: the caller knows it is one (`search_turn`)."""
+    A question that says a noun no document contains ("그럼 점심 뭐 먹지?", "비트코인은요?") is about something else
+    and stands alone, so it is refused rather than answered from the previous topic.
+    `follow_up=True`: the caller knows it is one, unless it says such a noun (`search_turn`)."""
     if not history:
         return question, ()
     previous = history[-1].strip()
@@ -77,7 +86,7 @@ def contextualize(question: str, history: list[str], retriever: Retriever, *,
     new_names = [name for name in titles.names_in(question) if not titles.is_common(name)]
     short = len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None
     points_back = CONNECTIVE.sub("", question).startswith(ANAPHORS) and not new_names
-    if not previous or not (short or points_back or follow_up):
+    if not previous or not (short or points_back or follow_up) or unseen_nouns(question, retriever):
         return question, ()
     old_names = [name for name in titles.names_in(previous) if name not in new_names]
     replaced = {}  # old name -> the new name said in its place
@@ -96,11 +105,16 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     """What a chat turn retrieves: the question alone, or a follow-up with the context it borrows
     (`Retriever.search_follow_up`). A question that names no term and that the documents do not cover on its own
     ("아직 취소돼요?", "펀드만 바꿀 수 있어요?") is a follow-up too, once there is a chat to follow; its own words,
-    which found nothing convincing, then weigh no more than the context. `partners ask`, the chat and `partners eval`
-    all search through here."""
+    which found nothing convincing, then weigh no more than the context. A turn is searched alone, and refused when
+    the documents do not cover it, when it says a noun no document contains (`unseen_nouns`) or when the chunks its
+    context finds hold under FOLLOW_UP_MIN_SHARE of its own words, unless it points back ("그거 언제 풀려요?"): an
+    off-domain turn in a chat ("아 참 주말에 눈 온대요?") is not answered from the previous topic. `partners ask`, the
+    chat and `partners eval` all search through here."""
     query, left_out = contextualize(question, history, retriever)
+    share = 0.0 if points_back(question) else FOLLOW_UP_MIN_SHARE
     if query != question:
-        return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out)
+        return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
+                                          min_own_share=share)
     if not history:
         return retriever.search(question, k=k, mode=mode, ground=ground)
     depth = max(k, retriever.candidates)  # deep enough to fuse, should it be a follow-up after all
@@ -109,8 +123,24 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
         alone.hits = alone.hits[:k]
         return alone
     query, left_out = contextualize(question, history, retriever, follow_up=True)
+    if query == question:  # it speaks of something no document holds
+        alone.hits = alone.hits[:k]
+        return alone
     return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
-                                      own_weight=retriever.fusion.follow_up_uncovered, own=alone)
+                                      own_weight=retriever.fusion.follow_up_uncovered, own=alone, min_own_share=share)
+
+
+def points_back(question: str) -> bool:
+    """The turn starts with a word that points back to the chat's topic (그거, 그사이), not with "그거 말고"."""
+    rest = CONNECTIVE.sub("", question.strip())
+    return rest.startswith(POINTERS) and not SWITCH.match(rest)
+
+
+def unseen_nouns(question: str, retriever: Retriever) -> list[str]:
+    """The nouns of a chat turn, past its connective and pointing word (그사이, 그거), that no document contains."""
+    rest = CONNECTIVE.sub("", question.strip())
+    rest = rest[len(next((a for a in ANAPHORS if rest.startswith(a)), "")):]
+    return retriever.index.keyword.unseen(rest)
 
 
 def replaced_name(new: str, old_names: list[str]) -> str | None:

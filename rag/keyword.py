@@ -150,6 +150,14 @@ class KeywordIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], float(scores[i])) for i in top]
 
+    def unseen(self, text: str) -> list[str]:
+        """The nouns of `text` (bare Kiwi nouns, no prefix or suffix glued) that no chunk contains: "날씨", "파이썬",
+        "비트코인". One letter is too little to tell a noun (Kiwi reads "탈 차는요?" as the noun 탈, mask)."""
+        if self.analyzer != "morph":
+            raise ValueError("unseen() reads the morpheme index")
+        nouns = (tok.form.lower() for tok in get_kiwi().tokenize(text) if tok.tag in NOUNS and len(tok.form) > 1)
+        return [w for w in dict.fromkeys(nouns) if self.doc_freq(w) == 0]
+
     def idf(self, token: str) -> float:
         """log((N+1) / (df+0.5)): a word the index has never seen weighs the most."""
         return math.log((len(self.chunk_ids) + 1) / (self.doc_freq(token) + 0.5))

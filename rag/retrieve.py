@@ -175,14 +175,18 @@ class Retriever:
 
     def search_follow_up(self, question: str, context: str, *, k: int = 5, mode: Mode = "hybrid",
                          ground: bool | None = None, left_out: tuple[str, ...] = (),
-                         own_weight: float | None = None, own: SearchResult | None = None) -> SearchResult:
+                         own_weight: float | None = None, own: SearchResult | None = None,
+                         min_own_share: float = 0.0) -> SearchResult:
         """A follow-up searched twice, alone and with the context it borrows (`rag.answer.contextualize`), the two
         rankings fused with its own words weighing `fusion.follow_up_own` times as much: the borrowed question is
         longer and would otherwise pull the search back to its own topic ("그사이 사고 나면요?" after a question on
         unpaid premiums is about the grace period, not unpaid premiums). Grounding is judged on the context. `own`:
-        the question's search alone, when the caller already ran it at depth `max(k, candidates)`."""
+        the question's search alone, when the caller already ran it at depth `max(k, candidates)`.
+        `min_own_share`: when the top chunks found hold less than this share of the follow-up's own words
+        (`own_share`), it is about something else, and its search alone is returned (rag.answer.FOLLOW_UP_MIN_SHARE).
+        """
         depth = max(k, self.candidates)
-        own = own or self.search(question, k=depth, mode=mode, ground=False, left_out=left_out)
+        own = own or self.search(question, k=depth, mode=mode, ground=ground, left_out=left_out)
         borrowed = self.search(context, k=depth, mode=mode, ground=ground, left_out=left_out)
         ranked = fuse([[(h.chunk_id, h.score) for h in own.hits], [(h.chunk_id, h.score) for h in borrowed.hits]],
                       weights=[self.fusion.follow_up_own if own_weight is None else own_weight, 1.0],
@@ -191,6 +195,11 @@ class Retriever:
         hits = [Hit(chunk=chunks[cid], score=score, rank=rank) for rank, (cid, score) in enumerate(ranked, start=1)]
         timings = {"own": own.timings_ms["total"], "context": borrowed.timings_ms["total"],
                    "total": round(own.timings_ms["total"] + borrowed.timings_ms["total"], 2)}
+        said = set(tokenize(context[len(question):]))  # the borrowed words
+        if (min_own_share > 0 and own.grounding is not None
+                and self.own_share(question, said, [h.chunk_id for h in hits[:3]]) < min_own_share):
+            return SearchResult(query=question, mode=mode, hits=own.hits[:k], timings_ms=timings,
+                                grounding=own.grounding)
         return SearchResult(query=context, mode=mode, hits=hits, timings_ms=timings, grounding=borrowed.grounding)
 
     def _grounding(self, query: str, hits: list[Hit], dense_top: float, named: bool) -> Grounding:
@@ -198,6 +207,17 @@ class Retriever:
         score = round(dense_top + 0.5 * coverage, 4)
         return Grounding(score=score, dense=round(dense_top, 4), coverage=round(coverage, 4), named=named,
                          grounded=bool(hits) and (named or score >= self.ground_threshold))
+
+    def own_share(self, question: str, borrowed: set[str], chunk_ids: list[str]) -> float:
+        """IDF-weighted share of a follow-up's own words (those it does not borrow) that occur in the given chunks;
+        1.0 when it has none."""
+        words = [w for w in dict.fromkeys(tokenize(question)) if w not in borrowed]
+        weight = {w: self.index.keyword.idf(w) for w in words}
+        mass = sum(weight.values())
+        if not chunk_ids or mass <= 0:
+            return 1.0
+        present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
+        return sum(v for w, v in weight.items() if w in present) / mass
 
     def coverage(self, query: str, chunk_ids: list[str]) -> float:
         """IDF-weighted share of the query's content morphemes that occur in the given chunks (0..1).

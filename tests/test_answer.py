@@ -115,6 +115,17 @@ def test_a_question_that_names_its_term_stands_alone_and_one_the_documents_miss_
     assert answer.grounded and answer.citations[0].title == "청약철회" and answer.search_query == turn.query
 
 
+@pytest.mark.parametrize("question", ["오늘 점심 뭐 먹지?", "그럼 비트코인은요?", "근데 이번 주말 날씨는 어때요?"])
+def test_an_off_domain_turn_in_a_chat_is_refused_not_answered_from_the_previous_topic(small_index, question):
+    """The turn says a noun no document contains, so it is searched alone, not with the previous question."""
+    from rag.answer import contextualize
+
+    previous = ["어제 청약서에 서명한 고객이 마음이 바뀌었대요"]
+    assert contextualize(question, previous, small_index.retriever, follow_up=True) == (question, ())
+    answer = ask(question, small_index.retriever, ExtractiveGenerator(), history=previous)
+    assert not answer.grounded and answer.citations == [] and answer.search_query == question
+
+
 @pytest.mark.parametrize("question", ["", "   ", "가" * 2001])
 def test_question_limits(small_index, question):
     with pytest.raises(InputValidationError) as err:

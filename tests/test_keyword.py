@@ -51,6 +51,14 @@ def test_character_terms_mark_word_starts_so_a_prefixed_word_does_not_pass_for_i
     assert index.search("비급여는요?", 2)[0][0] == "c-비급여"
 
 
+def test_unseen_names_the_nouns_no_chunk_contains():
+    index = build(DOCS)
+    assert index.unseen("오늘 날씨 어때요?") == ["오늘", "날씨"]
+    assert index.unseen("비급여 항목은요?") == []  # a prefixed noun is judged by its bare noun too
+    assert index.unseen("그럼 해지하면 돌려받아요?") == []  # verbs are not nouns, and 해지 is in the index
+    assert index.unseen("탈 차는요?") == []  # one letter is too little to tell a noun
+
+
 def test_save_load_roundtrip_and_allowed_filter(tmp_path):
     index = build(DOCS)
     index.save(tmp_path / "bm25")

@@ -247,8 +247,26 @@ def test_follow_up_questions_are_searched_with_their_chat_and_compared_alone(sma
     searched = {row["id"]: row.get("search_query") for row in evaluate_rows(small_index, questions)}
     # the follow-up borrows the previous question with its name replaced (the alias "비급여 진료비" by 급여)
     assert searched["f1"] == "그럼 급여는요? 급여도 실손에서 나와요?" and searched["f3"] is None
-    assert set(result["without_history"]) == set(result["metrics"])
+    assert set(result["without_history"]["metrics"]) == set(result["metrics"])
     assert any(line.startswith("hybrid alone") for line in lines)
+
+
+def test_an_off_domain_turn_is_refused_in_the_chat_as_alone(small_index, tmp_path):
+    """Off-domain turns in a chat (`expect: refuse` with a `history`): the refusal rate with the chat and alone."""
+    from eval.run import run_eval
+
+    questions = tmp_path / "off_in_chat.jsonl"
+    previous = ["어제 청약서에 서명한 고객이 마음이 바뀌었대요"]
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "o1", "history": previous, "question": "그럼 비트코인은요?", "gold": [], "expect": "refuse"},
+        {"id": "o2", "history": previous, "question": "근데 이번 주말 날씨는 어때요?", "gold": [], "expect": "refuse"},
+        {"id": "f1", "history": previous, "question": "아직 취소돼요?", "gold": ["청약철회"]},
+    ]), encoding="utf-8")
+    result, lines = run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1")
+    assert result["refusals"] == {"out_of_domain_refused": 1.0, "in_domain_refused": 0.0}
+    assert result["without_history"]["refusals"]["out_of_domain_refused"] == 1.0
+    alone = next(line for line in lines if line.startswith("hybrid alone"))
+    assert alone.split()[-5] == "1.0/1.0"  # alone, 아직 취소돼요? finds nothing to go on
 
 
 def evaluate_rows(services, questions):
