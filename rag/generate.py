@@ -23,6 +23,7 @@ HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|"
                         r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
 MYTH_SHARE = 0.4  # a question that says this much of a listed myth is asking whether the myth holds
+LIGHT_VERBS = frozenset({"하다", "있다", "되다"})  # "청약철회는 언제까지 할 수 있어요?" restates no myth by them
 REPEAT_SHARE = 0.8  # an answer sentence whose morphemes are this much in an earlier one adds nothing
 SMALL_TALK = {"오프닝", "클로징", "니즈 파악", "계약 후 관리"}  # script stages whose lines greet, ask or wrap up
 
@@ -60,7 +61,8 @@ class ExtractiveGenerator:
     """
 
     name = "extractive"
-    prompt_version = "extractive@1.3"  # 1.2: a repeat is skipped; 1.3: a restated myth is answered by its correction
+    # 1.2: a repeat is skipped; 1.3: a restated myth is answered by its correction; 1.4: light verbs restate no myth
+    prompt_version = "extractive@1.4"
 
     def __init__(self, embedder: Embedder | None = None, *, max_sentences: int = 3, max_chars: int = 420,
                  sources: int = 4, weights: SentenceWeights | None = None) -> None:
@@ -80,7 +82,8 @@ class ExtractiveGenerator:
         """(score, source number, position, sentence) of every sentence that can stand in an answer, best first."""
         w = self.weights
         words = set(tokenize(question))
-        spoken = [word for word in map(token_set, question.split()) if word]  # each word of the question as morphemes
+        # each word of the question as its morphemes, light verbs left out: "… 할 수 있어요?" says no myth
+        spoken = [word for word in (token_set(w) - LIGHT_VERBS for w in question.split()) if word]
         wants_definition = bool(DEFINITION_CUE.search(question))
         query = self._query_vector(question)
         scored: list[tuple[float, int, int, str]] = []

@@ -7,7 +7,8 @@ import pytest
 from eval.answers import answer_sentences, evaluate_answers, evaluate_myths, myth_corrections, myth_questions
 from rag.answer import Answer
 from rag.errors import UnknownBackendError
-from rag.generate import ExtractiveGenerator, SentenceWeights
+from rag.generate import LIGHT_VERBS, ExtractiveGenerator, SentenceWeights, myth_restated
+from rag.keyword import token_set
 from rag.service import Services
 from rag.settings import Settings
 from rag.types import Chunk, Hit
@@ -60,6 +61,20 @@ def test_a_question_that_says_a_listed_myth_is_answered_by_the_whole_myth_and_fa
     assert ExtractiveGenerator(max_sentences=1).pick("변액보험이 뭐예요?", doc)[0][1].startswith("변액보험은")
     assert all(not s.startswith("오해:") for _, s in ExtractiveGenerator(max_sentences=3).pick(
         "변액보험 가입 나이 제한 있어요?", doc))
+
+
+def test_light_verbs_do_not_make_a_question_restate_a_myth():
+    """"청약철회는 언제까지 할 수 있어요?" was answered by three myth lines and no deadline: 철회, 하다 and 있다 are
+    three of its four words in "철회하려면 정당한 이유가 있어야 한다"."""
+    text = ("## 정의\n청약철회는 계약자가 정해진 기간 안에 이유 없이 청약을 거둬들이는 것이다.\n"
+            "## 핵심 포인트\n- 증권을 받은 날부터 15일, 청약한 날부터 30일 안에 할 수 있다.\n"
+            "## 자주 하는 오해\n- 오해: 철회하려면 정당한 이유가 있어야 한다 → 사실: 기간 안이면 이유 없이 철회할 수 있다.")
+    doc = [hit(text, "청약철회", chunk_index=0)]
+    spoken = [w for w in (token_set(w) - LIGHT_VERBS for w in "청약철회는 언제까지 할 수 있어요?".split()) if w]
+    assert myth_restated(spoken, text.splitlines()[-1][2:]) == 0.0
+    assert all(not s.startswith("오해:") for _, s in ExtractiveGenerator(max_sentences=2).pick(
+        "청약철회는 언제까지 할 수 있어요?", doc))
+    assert ExtractiveGenerator(max_sentences=1).pick("철회하려면 이유가 있어야 돼요?", doc)[0][1].startswith("오해:")
 
 
 def test_script_greetings_and_questions_are_not_answers():
