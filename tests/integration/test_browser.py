@@ -148,6 +148,17 @@ def test_off_domain_question_is_refused_without_citations(page):
     assert page.locator("#sources .cite-entry").count() == 0
 
 
+@pytest.mark.parametrize("turn", ["그럼 비트코인은요?", "아 참 주말에 눈 온대요?"])
+def test_an_off_domain_turn_after_an_insurance_question_is_refused(page, turn):
+    ask(page, "청약철회는 언제까지 할 수 있어요?")
+    assert page.locator("#chat [data-testid='bot']").last.locator(".cite-chip").count() >= 1
+    ask(page, turn)  # not answered from the previous topic
+    last = page.locator("#chat [data-testid='bot']").last
+    assert last.locator(".refusal").count() == 1 and last.locator(".cite-chip").count() == 0
+    assert page.locator("#sources .cite-entry").count() == 0
+    shot(page, "chat_off_domain_turn.png")
+
+
 def test_html_typed_by_a_user_is_shown_as_text(page):
     page.evaluate("window.__pwned = false")
     ask(page, "<img src=x onerror=\"window.__pwned=true\"> 청약철회 기간이 얼마예요?")
