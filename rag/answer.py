@@ -85,7 +85,7 @@ def contextualize(question: str, history: list[str], retriever: Retriever, *,
     titles = retriever.titles
     new_names = [name for name in titles.names_in(question) if not titles.is_common(name)]
     short = len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None
-    points_back = CONNECTIVE.sub("", question).startswith(ANAPHORS) and not new_names
+    points_back = after_connective(question).startswith(ANAPHORS) and not new_names
     if not previous or not (short or points_back or follow_up) or unseen_nouns(question, retriever):
         return question, ()
     old_names = [name for name in titles.names_in(previous) if name not in new_names]
@@ -130,15 +130,20 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
                                       own_weight=retriever.fusion.follow_up_uncovered, own=alone, min_own_share=share)
 
 
+def after_connective(question: str) -> str:
+    """The turn without its leading 그리고 / 근데 / 아 참."""
+    return CONNECTIVE.sub("", question.strip())
+
+
 def points_back(question: str) -> bool:
     """The turn starts with a word that points back to the chat's topic (그거, 그사이), not with "그거 말고"."""
-    rest = CONNECTIVE.sub("", question.strip())
+    rest = after_connective(question)
     return rest.startswith(POINTERS) and not SWITCH.match(rest)
 
 
 def unseen_nouns(question: str, retriever: Retriever) -> list[str]:
     """The nouns of a chat turn, past its connective and pointing word (그사이, 그거), that no document contains."""
-    rest = CONNECTIVE.sub("", question.strip())
+    rest = after_connective(question)
     rest = rest[len(next((a for a in ANAPHORS if rest.startswith(a)), "")):]
     return retriever.index.keyword.unseen(rest)
 

@@ -195,9 +195,8 @@ class Retriever:
         hits = [Hit(chunk=chunks[cid], score=score, rank=rank) for rank, (cid, score) in enumerate(ranked, start=1)]
         timings = {"own": own.timings_ms["total"], "context": borrowed.timings_ms["total"],
                    "total": round(own.timings_ms["total"] + borrowed.timings_ms["total"], 2)}
-        said = set(tokenize(context[len(question):]))  # the borrowed words
-        if (min_own_share > 0 and own.grounding is not None
-                and self.own_share(question, said, [h.chunk_id for h in hits[:3]]) < min_own_share):
+        if min_own_share > 0 and own.grounding is not None and self.own_share(
+                question, set(tokenize(context[len(question):])), [h.chunk_id for h in hits[:3]]) < min_own_share:
             return SearchResult(query=question, mode=mode, hits=own.hits[:k], timings_ms=timings,
                                 grounding=own.grounding)
         return SearchResult(query=context, mode=mode, hits=hits, timings_ms=timings, grounding=borrowed.grounding)
@@ -211,13 +210,8 @@ class Retriever:
     def own_share(self, question: str, borrowed: set[str], chunk_ids: list[str]) -> float:
         """IDF-weighted share of a follow-up's own words (those it does not borrow) that occur in the given chunks;
         1.0 when it has none."""
-        words = [w for w in dict.fromkeys(tokenize(question)) if w not in borrowed]
-        weight = {w: self.index.keyword.idf(w) for w in words}
-        mass = sum(weight.values())
-        if not chunk_ids or mass <= 0:
-            return 1.0
-        present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
-        return sum(v for w, v in weight.items() if w in present) / mass
+        share, mass = self._found([w for w in tokenize(question) if w not in borrowed], chunk_ids)
+        return share if mass > 0 and chunk_ids else 1.0
 
     def coverage(self, query: str, chunk_ids: list[str]) -> float:
         """IDF-weighted share of the query's content morphemes that occur in the given chunks (0..1).
@@ -226,15 +220,17 @@ class Retriever:
         A query that carries little information in all ("너는 누가 만들었어?": only 만들다) counts as covered only in
         proportion to its IDF mass, up to FULL_COVERAGE_MASS (about two informative words).
         """
-        words = list(dict.fromkeys(tokenize(query)))
-        if not words or not chunk_ids:
-            return 0.0
-        present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
-        weight = {w: self.index.keyword.idf(w) for w in words}
+        share, mass = self._found(tokenize(query), chunk_ids)
+        return share * min(1.0, mass / FULL_COVERAGE_MASS) if chunk_ids else 0.0
+
+    def _found(self, words: list[str], chunk_ids: list[str]) -> tuple[float, float]:
+        """(IDF-weighted share of `words` that occur in the chunks, the words' IDF mass); (0, 0) without words."""
+        weight = {w: self.index.keyword.idf(w) for w in dict.fromkeys(words)}
         mass = sum(weight.values())
-        if mass <= 0:
-            return 0.0
-        return sum(v for w, v in weight.items() if w in present) / mass * min(1.0, mass / FULL_COVERAGE_MASS)
+        if mass <= 0 or not chunk_ids:
+            return 0.0, mass
+        present = set().union(*self.index.docstore.get_tokens(chunk_ids).values())
+        return sum(v for w, v in weight.items() if w in present) / mass, mass
 
     def _allowed(self, doc_types: list[str] | None, categories: list[str] | None) -> set[str]:
         return self.index.docstore.chunk_ids_where(doc_types, categories)
