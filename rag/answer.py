@@ -11,7 +11,7 @@ from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever, SearchResult
-from rag.titles import normalize
+from rag.titles import NEGATING, normalize
 from rag.types import Hit
 
 MAX_QUESTION = 2000
@@ -96,8 +96,19 @@ def contextualize(question: str, history: list[str], retriever: Retriever, *,
             replaced.setdefault(old, new)
     context = previous
     for old, new in replaced.items():  # normalized: "갱신형 보험" is the name 갱신형보험
-        context = re.sub(r"[\W_]*".join(map(re.escape, old)), new, context, flags=re.I)
+        context = re.sub(r"[\W_]*".join(map(re.escape, contrasted(old, new))), new, context, flags=re.I)
     return f"{question} {context}".strip(), tuple(replaced)
+
+
+def contrasted(old: str, new: str) -> str:
+    """The part of the old name the new one stands in for: only the head when the two differ by a negating prefix
+    ("비급여 진료비" → 급여 replaces 비급여 and keeps 진료비; "갱신형 보험" → 비갱신형 keeps 보험), else all of it."""
+    for prefix in NEGATING:
+        if old.startswith(prefix + new):
+            return prefix + new
+        if new.startswith(prefix) and len(new) > 2 and old.startswith(new[1:]):
+            return new[1:]
+    return old
 
 
 def search_turn(question: str, history: list[str], retriever: Retriever, *, k: int = 5, mode: str = "hybrid",

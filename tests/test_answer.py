@@ -80,13 +80,14 @@ def test_follow_up_question_uses_the_conversation(small_index):
                  history=["갱신형은 왜 보험료가 올라요?"])
     assert answer.grounded and answer.citations[0].title == "비갱신형"
     assert "비갱신형" in answer.search_query and answer.search_query != answer.question
-    # the name the follow-up replaces leaves the borrowed context even when it was written with a space
+    # the name the follow-up replaces leaves the borrowed context even when it was written with a space; of
+    # "갱신형 보험" only the part 비갱신형 negates is replaced, so 보험 stays
     spaced = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(), history=["갱신형 보험은 왜 올라요?"])
-    assert "갱신형 보험" not in spaced.search_query and spaced.citations[0].title == "비갱신형"
+    assert spaced.search_query.endswith("비갱신형 보험은 왜 올라요?") and spaced.citations[0].title == "비갱신형"
 
 
 def test_a_follow_up_name_replaces_the_name_most_like_it_and_keeps_the_context(small_index):
-    from rag.answer import contextualize, replaced_name
+    from rag.answer import contextualize, contrasted, replaced_name
 
     retriever = small_index.retriever
     query, left_out = contextualize("그럼 비갱신형은요?", ["갱신형 보험료는 나중에 오르나요?"], retriever)
@@ -97,6 +98,9 @@ def test_a_follow_up_name_replaces_the_name_most_like_it_and_keeps_the_context(s
     # the head noun decides between names that share as many letters; a name sharing none replaces nothing
     assert replaced_name("암보험", ["보험금청구", "실손보험"]) == "실손보험"
     assert replaced_name("면책기간", ["실손보험"]) is None
+    # a name that differs by a negating prefix replaces only that part of a longer alias; any other, all of it
+    assert contrasted("비급여진료비", "급여") == "비급여" and contrasted("갱신형보험", "비갱신형") == "갱신형"
+    assert contrasted("실손보험", "암보험") == "실손보험" and contrasted("비급여", "급여") == "비급여"
     query, left_out = contextualize("그럼 면책기간은요?", ["비급여 청구 서류 뭐예요?"], retriever)
     assert left_out == () and "비급여 청구 서류" in query
 

@@ -245,8 +245,9 @@ def test_follow_up_questions_are_searched_with_their_chat_and_compared_alone(sma
     result, lines = run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1,5")
     assert result["metrics"]["hit@1"] == 1.0
     searched = {row["id"]: row.get("search_query") for row in evaluate_rows(small_index, questions)}
-    # the follow-up borrows the previous question with its name replaced (the alias "비급여 진료비" by 급여)
-    assert searched["f1"] == "그럼 급여는요? 급여도 실손에서 나와요?" and searched["f3"] is None
+    # the follow-up borrows the previous question with its name replaced: of the alias "비급여 진료비" only the part
+    # 급여 contrasts with, so 진료비 stays
+    assert searched["f1"] == "그럼 급여는요? 급여 진료비도 실손에서 나와요?" and searched["f3"] is None
     assert set(result["without_history"]["metrics"]) == set(result["metrics"])
     assert any(line.startswith("hybrid alone") for line in lines)
 
