@@ -85,8 +85,8 @@ def contextualize(question: str, history: list[str], retriever: Retriever, *,
     titles = retriever.titles
     new_names = [name for name in titles.names_in(question) if not titles.is_common(name)]
     short = len(normalize(question)) <= 12 and ELLIPTICAL_END.search(question) is not None
-    points_back = after_connective(question).startswith(ANAPHORS) and not new_names
-    if not previous or not (short or points_back or follow_up) or unseen_nouns(question, retriever):
+    leads_back = after_connective(question).startswith(ANAPHORS) and not new_names
+    if not previous or not (short or leads_back or follow_up) or unseen_nouns(question, retriever):
         return question, ()
     old_names = [name for name in titles.names_in(previous) if name not in new_names]
     replaced = {}  # old name -> the new name said in its place
