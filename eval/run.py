@@ -71,13 +71,15 @@ def gold_match(chunk: Chunk, gold: list[str]) -> str | None:
 
 
 def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hybrid",
-             ks: tuple[int, ...] = DEFAULT_KS, history: bool = True) -> dict:
+             ks: tuple[int, ...] = DEFAULT_KS, history: bool = True, condenser=None) -> dict:
     """Metrics over the answerable questions and refusal rates; per-question rows for failure analysis.
 
-    A question with a `history` is searched as `partners ask` searches a chat turn (`rag.answer.search_turn`);
-    `history=False` searches it alone, for comparison."""
+    A question with a `history` is searched as `partners ask` searches a chat turn (`rag.answer.search_turn`), first
+    rewritten by the LLM when a `condenser` is given (the time it takes counts in the latency); `history=False`
+    searches it alone, for comparison."""
     from rag.answer import search_turn
     from rag.keyword import get_kiwi
+    from rag.llm import LLMUnavailableError
 
     depth = max(max(ks), 10)
     first = questions[0]  # load models, indexes and Kiwi (follow-up names need it in every mode) before timing
@@ -87,10 +89,17 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
     by_category: dict[str, list[float]] = {}
     latency: list[float] = []
     rows: list[dict] = []
-    refused_in = refused_out = n_in = n_out = 0
+    refused_in = refused_out = n_in = n_out = unavailable = 0
     for q in questions:
         started = time.perf_counter()
-        result = search_turn(q.question, q.history if history else [], retriever, k=depth, mode=mode, ground=None)
+        rewritten = None
+        if condenser is not None and history and q.history:
+            try:
+                rewritten = condenser.rewrite(q.question, q.history)
+            except LLMUnavailableError:
+                unavailable += 1  # searched by the offline rules, as the chat would
+        result = search_turn(q.question, q.history if history else [], retriever, k=depth, mode=mode, ground=None,
+                             rewritten=rewritten)
         latency.append((time.perf_counter() - started) * 1000)
         refused = result.grounding is not None and not result.grounding.grounded
         found = [gold_match(h.chunk, q.gold) for h in result.hits]
@@ -129,6 +138,8 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
         "per_category": {c: {hit_key: round(sum(v) / len(v), 4), "n": len(v)} for c, v in sorted(by_category.items())},
         "latency_ms": percentiles(latency),
         "rows": rows,
+        # chat turns the LLM did not rewrite (down or too slow): the offline rules searched them
+        **({"condense_unavailable": unavailable} if condenser is not None and history else {}),
     }
 
 
@@ -298,16 +309,19 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
                                  "documents": retriever.index.docstore.doc_count()}
     ingest = target.report.model_dump(include={"added", "updated", "unchanged", "deleted", "chunks_embedded",
                                                "chunks_total", "seconds"}) if target.report is not None else None
+    condenser = chat_condenser(s) if any(q.history for q in qs) else None
     runs = []
     for m in modes:
-        r = evaluate(retriever, qs, mode=m, ks=cutoffs)
+        r = evaluate(retriever, qs, mode=m, ks=cutoffs, condenser=condenser)
         runs.append({"dataset": name, "n": r["n"], "mode": m, "chunking": built["chunking"], "metrics": r["metrics"],
                      "refusals": r["refusals"], "per_category": r["per_category"], "latency_ms": r["latency_ms"],
                      "config": {"source": source, "k": list(cutoffs), "fusion": fusion.model_dump(),
                                 "ground_threshold": retriever.ground_threshold, "embedder": s.embedder,
                                 "chunk_size": target.chunking.size, "chunk_overlap": target.chunking.overlap,
+                                **({"condense": f"{condenser.llm.name} {condenser.prompt.ref}"} if condenser else {}),
                                 **built},
                      **({"ingest": ingest} if ingest else {}),
+                     **{key: r[key] for key in ("condense_unavailable",) if key in r},
                      "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
         if any(q.history for q in qs):  # follow-ups: the same questions searched without the chat, side by side
             alone = evaluate(retriever, qs, mode=m, ks=cutoffs, history=False)
@@ -317,6 +331,13 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
         focus["ragas"] = ragas_scores(retriever, qs, s, embedder, mode=focus["mode"])
     retriever.index.docstore.close()
     return runs
+
+
+def chat_condenser(settings):
+    """The LLM rewrite of chat turns, as the chat uses it (PARTNERS_LLM=openai:<model>, PARTNERS_LLM_CONDENSE)."""
+    from rag.service import Services
+
+    return Services(settings).condenser
 
 
 def ragas_scores(retriever: Retriever, qs: list[Question], settings, embedder, *, mode: str) -> dict:
@@ -350,6 +371,9 @@ def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
         cells = " ".join(f"{m[k]:8.3f}" if m.get(k) is not None else f"{'-':>8s}" for k in keys)
         refused = f"{ref.get('in_domain_refused', '-')}/{ref.get('out_of_domain_refused', '-')}"
         lines.append(f"{label:{width}s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
+        if "condense" in run["config"]:
+            lines.append(f"{'':{width}s} chat turns rewritten by {run['config']['condense']}; "
+                         f"{run.get('condense_unavailable', 0)} left to the offline rules (model unavailable)")
     for run, label in zip(runs, labels):
         if "without_history" in run:
             alone, ref = run["without_history"]["metrics"], run["without_history"]["refusals"]

@@ -7,6 +7,7 @@ from typing import Iterator
 from pydantic import BaseModel, Field
 
 from rag.cite import Citation, check_citations, cite_claims
+from rag.condense import Condenser
 from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
@@ -49,9 +50,11 @@ class Answer(BaseModel):
     notice: str | None = None  # Korean note for the partner when a fallback happened
     suggestions: list[str] = Field(default_factory=list)  # related terms to try after a refusal
     search_query: str = ""  # what was retrieved with (differs from `question` for a follow-up)
+    rewritten: str | None = None  # the chat turn as the LLM rewrote it to stand alone (`rag.condense`)
 
     def to_json(self) -> dict:
-        return self.model_dump(exclude={"search_query"} if self.search_query == self.question else None)
+        same = {"search_query"} if self.search_query == self.question else set()
+        return self.model_dump(exclude=same | ({"rewritten"} if self.rewritten is None else set()))
 
 
 def validate_question(question: str) -> str:
@@ -112,7 +115,7 @@ def contrasted(old: str, new: str) -> str:
 
 
 def search_turn(question: str, history: list[str], retriever: Retriever, *, k: int = 5, mode: str = "hybrid",
-                ground: bool | None = True) -> SearchResult:
+                ground: bool | None = True, rewritten: str | None = None) -> SearchResult:
     """What a chat turn retrieves: the question alone, or a follow-up with the context it borrows
     (`Retriever.search_follow_up`). A question that names no term and that the documents do not cover on its own
     ("아직 취소돼요?", "펀드만 바꿀 수 있어요?") is a follow-up too, once there is a chat to follow; its own words,
@@ -120,7 +123,11 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     the documents do not cover it, when it says a noun no document contains (`unseen_nouns`) or when the chunks its
     context finds hold under FOLLOW_UP_MIN_SHARE of its own words, unless it points back ("그거 언제 풀려요?"): an
     off-domain turn in a chat ("아 참 주말에 눈 온대요?") is not answered from the previous topic. `partners ask`, the
-    chat and `partners eval` all search through here."""
+    chat and `partners eval` all search through here.
+    `rewritten`: the turn as the LLM rewrote it to stand alone (`rag.condense`); it is searched instead, alone, and
+    the rules are not used."""
+    if rewritten and history:
+        return retriever.search(rewritten, k=k, mode=mode, ground=ground)
     query, left_out = contextualize(question, history, retriever)
     share = 0.0 if points_back(question) else FOLLOW_UP_MIN_SHARE
     if query != question:
@@ -188,13 +195,26 @@ def with_script_body(hits: list[Hit], retriever: Retriever) -> list[Hit]:
 
 
 def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: int = 5,
-               history: list[str] | None = None, fallback: Generator | None = None) -> Iterator[str | Answer]:
-    """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces)."""
+               history: list[str] | None = None, fallback: Generator | None = None,
+               condenser: Condenser | None = None) -> Iterator[str | Answer]:
+    """Answer text pieces as they are generated, then the checked `Answer` (whose text replaces the pieces).
+
+    With a `condenser` (an LLM is configured) a chat turn is first rewritten to stand alone; the rewrite is searched
+    and answered. A model that is down for the rewrite is not asked again for the answer: the offline rules search
+    the turn and the extractive answer is shown with the notice."""
     started = time.perf_counter()
     question = validate_question(question)
-    result = search_turn(question, history or [], retriever, k=k)
+    timings: dict[str, float] = {}
+    rewritten = reason = None
+    if condenser is not None and history:
+        try:
+            rewritten = condenser.rewrite(question, history)
+        except LLMUnavailableError:
+            reason = "llm_unavailable"
+        timings["condense"] = _ms(started)
+    result = search_turn(question, history or [], retriever, k=k, rewritten=rewritten)
     query = result.query
-    timings = {"retrieve": result.timings_ms["total"]}
+    timings["retrieve"] = result.timings_ms["total"]
     hits = result.hits
     if result.grounding is None or not result.grounding.grounded:
         timings["generate"] = 0.0
@@ -202,25 +222,26 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         near = result.grounding is not None and result.grounding.score >= retriever.ground_threshold - SUGGEST_MARGIN
         yield Answer(question=question, answer=REFUSAL, grounded=False, generator=generator.name,
                      prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
-                     suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
+                     rewritten=rewritten, suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
         return
     hits = with_script_body(hits, retriever)
     t = time.perf_counter()
     pieces: list[str] = []
-    reason = None
     used_generator = generator
-    try:
-        for piece in generator.stream(question, hits):
-            pieces.append(piece)
-            yield piece
-    except LLMUnavailableError:
-        reason = "llm_unavailable"
+    asked = rewritten or question  # what the writer answers: the turn as it stands alone, when the LLM rewrote it
+    if reason is None:
+        try:
+            for piece in generator.stream(asked, hits):
+                pieces.append(piece)
+                yield piece
+        except LLMUnavailableError:
+            reason = "llm_unavailable"
     text, used = check_citations("".join(pieces), len(hits))
     if reason is None and not used:
         reason = "no_valid_citation"
     if reason:
         used_generator = fallback or ExtractiveGenerator()
-        text, _ = check_citations("".join(used_generator.stream(question, hits)), len(hits))
+        text, _ = check_citations("".join(used_generator.stream(asked, hits)), len(hits))
     timings["generate"] = _ms(t)
     answer, citations = cite_claims(text, hits)
     timings["total"] = _ms(started)
@@ -228,7 +249,7 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
                  generator=generator.name if not reason else f"{used_generator.name} (fallback from {generator.name})",
                  prompt_version=used_generator.prompt_version, timings_ms=timings, fallback=reason,
                  notice={"llm_unavailable": MODEL_DOWN, "no_valid_citation": NO_VALID_CITATION}.get(reason or ""),
-                 search_query=query)
+                 search_query=query, rewritten=rewritten)
 
 
 def ask(question: str, retriever: Retriever, generator: Generator, **kwargs) -> Answer:

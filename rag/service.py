@@ -31,6 +31,15 @@ class Services:
         return build_llm(self.settings)
 
     @cached_property
+    def condenser(self):
+        """Rewrites chat turns to stand alone before they are searched: with an LLM and PARTNERS_LLM_CONDENSE on."""
+        if self.llm is None or not self.settings.llm_condense:
+            return None
+        from rag.condense import Condenser
+
+        return Condenser(self.llm)
+
+    @cached_property
     def generator(self):
         """The answer writer PARTNERS_LLM names (an unknown value fails listing the valid forms)."""
         from rag.generate import LLMGenerator, get_generator
@@ -65,14 +74,15 @@ class Services:
     def ask(self, question: str, **kwargs):
         from rag.answer import ask
 
-        return ask(question, self.retriever, self.generator, k=self.settings.top_k, fallback=self.extractive, **kwargs)
+        return ask(question, self.retriever, self.generator, k=self.settings.top_k, fallback=self.extractive,
+                   condenser=self.condenser, **kwargs)
 
     def ask_stream(self, question: str, history: list[str] | None = None):
         """Answer text pieces as they are generated, then the checked Answer (see rag.answer.ask_stream)."""
         from rag.answer import ask_stream
 
         return ask_stream(question, self.retriever, self.generator, k=self.settings.top_k, history=history,
-                          fallback=self.extractive)
+                          fallback=self.extractive, condenser=self.condenser)
 
     def refresh(self) -> None:
         """After an ingest: reopen a rebuilt index, reload term titles, rebuild the missions' term and rule tables."""

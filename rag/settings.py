@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before the extractive answer is shown instead.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (exponential backoff) on connection errors and 5xx.")
     llm_cache: str = Field("sqlite", description="`sqlite`, `memory`, `off`, or a `redis://` URL.")
+    llm_condense: bool = Field(True, description="With an LLM, rewrite a chat turn to stand alone before searching.")
     admin_password: SecretStr | None = Field(
         None, description="Required for the app's document actions; unset, they work only on a loopback server.")
 

@@ -33,6 +33,7 @@ mark { background:#fff1a8; padding:0 .1em; }
 .refusal { border-left:4px solid #d08a00; background:#fff8e6; padding:.5em .8em; border-radius:6px; }
 .refusal-hint { margin-top:.4em; color:#7a5200; font-size:.9em; }
 .notice { color:#7a5200; font-size:.85em; margin-bottom:.3em; }
+.understood { color:#555; font-size:.85em; margin-bottom:.3em; font-style:italic; }
 .error-box { border-left:4px solid #c62828; background:#fdecea; padding:.5em .8em; border-radius:6px; color:#8e1b1b; }
 .score-line { font-size:1.2em; font-weight:600; margin-bottom:.4em; }
 .score-line .score { font-size:1.8em; color:#1747a6; }

@@ -17,15 +17,25 @@ def answer_html(answer: Answer, prefix: str) -> str:
         hint = ""
         if answer.suggestions:
             hint = f'<div class="refusal-hint">{esc(M.REFUSED_HINT)}: {esc(" · ".join(answer.suggestions))}</div>'
-        return (f'<div class="refusal"><b>{esc(M.REFUSED_TITLE)}</b><br>{esc(answer.answer)}{hint}</div>')
+        return (f'{understood(answer)}<div class="refusal"><b>{esc(M.REFUSED_TITLE)}</b><br>'
+                f'{esc(answer.answer)}{hint}</div>')
     titles = {c.n: c.title for c in answer.citations}
     notice = f'<div class="notice">{esc(answer.notice)}</div>' if answer.notice else ""
-    return f'{notice}<div class="answer">{with_chips(answer.answer, prefix, titles)}</div>'
+    return f'{understood(answer)}{notice}<div class="answer">{with_chips(answer.answer, prefix, titles)}</div>'
+
+
+def understood(answer: Answer) -> str:
+    """The chat turn as the LLM rewrote it to stand alone, shown above the answer so the partner can tell a
+    misreading at once; nothing when the turn was searched as it was."""
+    if not answer.rewritten or answer.rewritten.strip() == answer.question.strip():
+        return ""
+    return f'<div class="understood">{esc(M.UNDERSTOOD)}: {esc(answer.rewritten)}</div>'
 
 
 def latency_line(timings: dict[str, float]) -> str:
-    return M.LATENCY.format(retrieve=timings.get("retrieve", 0.0), generate=timings.get("generate", 0.0),
+    line = M.LATENCY.format(retrieve=timings.get("retrieve", 0.0), generate=timings.get("generate", 0.0),
                             total=timings.get("total", 0.0))
+    return M.LATENCY_CONDENSE.format(condense=timings["condense"]) + line if "condense" in timings else line
 
 
 class ChatHandler:

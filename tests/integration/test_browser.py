@@ -261,3 +261,44 @@ def test_evaluation_tab_runs_and_plots(page):
     expect(page.locator("#eval-status")).to_contain_text("scripts_guidelines", timeout=WAIT)
     page.locator("#eval-history img, #eval-history canvas, #eval-history svg").first.wait_for(timeout=WAIT)
     shot(page, "evaluation.png")
+
+
+@pytest.fixture(scope="module")
+def served_with_llm(tmp_path_factory, use_embedder):
+    """The app with PARTNERS_LLM=openai:test-model on the local scripted OpenAI server: chat turns are rewritten to
+    stand alone by the (scripted) model, which also writes the answers."""
+    from tests.openai_server import ScriptedOpenAIServer
+
+    root = tmp_path_factory.mktemp("app-llm")
+    corpus = copy_small_corpus(root / "corpus")
+    with ScriptedOpenAIServer() as server:
+        settings = Settings(data_dir=root / "data", corpus_dir=corpus, collection="app-llm", llm_cache="memory",
+                            llm="openai:test-model", llm_base_url=server.url, _env_file=None)
+        run_ingest([corpus], settings, embedder=use_embedder)
+        services = Services(settings)
+        services.retriever = Retriever(Index(settings), use_embedder, ground_threshold=settings.ground_threshold)
+        app = build_app(services)
+        port = free_port()
+        serve(app, host="127.0.0.1", port=port, block=False)
+        yield f"http://127.0.0.1:{port}/", server
+        app.close()
+
+
+def test_with_an_llm_the_chat_shows_how_it_understood_a_follow_up(browser, served_with_llm):
+    url, server = served_with_llm
+    rewrite = "비갱신형 보험은 나중에 보험료가 오르나요?"
+    server.script({"responder": lambda body: rewrite if "검색 도우미" in body["messages"][0]["content"]
+                   else "자료에 따르면 보험료는 계약할 때 정한 대로 유지돼요 [1]."})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("#chat").wait_for(timeout=WAIT)
+    ask(page, "갱신형 보험은 나중에 보험료가 어떻게 되나요?")  # no chat yet: nothing to rewrite
+    assert page.locator("#chat .understood").count() == 0
+    ask(page, "그럼 반대로 안 오르는 건요?")
+    last = page.locator("#chat [data-testid='bot']").last
+    assert last.locator(".understood").inner_text().endswith(rewrite)
+    assert last.locator(".cite-chip").count() >= 1
+    assert page.locator("#sources .cite-title").all_inner_texts()[0] == "비갱신형"
+    assert page.locator("#latency").inner_text().startswith("질문 정리")
+    shot(page, "chat_llm_rewrite.png")
+    page.close()

@@ -5,8 +5,10 @@ import time
 
 import pytest
 
-from rag.answer import ask
-from rag.generate import LLMGenerator
+from eval.run import Question, evaluate
+from rag.answer import MODEL_DOWN, REFUSAL, ask
+from rag.condense import Condenser
+from rag.generate import ExtractiveGenerator, LLMGenerator
 from rag.llm import LLMUnavailableError, OpenAICompatibleLLM
 from rag.llm_cache import MemoryCache
 from rag.missions.term import TermMission
@@ -214,3 +216,85 @@ def test_a_model_that_is_down_leaves_the_offline_review_and_is_not_asked_twice(s
     result = conversation_mission(small_index, make_llm(server, retries=0)).review(INDIRECT, product="변액")
     assert result.compliance_check == "rules" and result.check_prompt_version is None
     assert result.score == offline.score and result.generator == "extractive" and server.chat_requests == 1
+
+
+def condense_or(rewrite: str, answer: str):
+    """A responder that rewrites the chat turn (prompt condense) with `rewrite` and answers with `answer`."""
+    return lambda body: rewrite if "검색 도우미" in body["messages"][0]["content"] else answer
+
+
+WHOLE_LIFE = ["종신보험 월 25만원짜리 가입하려는 고객인데 보장은 평생 가는 거죠?"]
+
+
+def test_a_chat_turn_is_rewritten_by_the_llm_and_the_rewrite_is_searched_and_answered(server, small_index):
+    offline = ask("중간에 깨면 얼마 받아요?", small_index.retriever, ExtractiveGenerator(), history=WHOLE_LIFE)
+    rewrite = "종신보험을 중간에 해지하면 돌려받는 돈은 얼마인가요?"
+    server.script({"responder": condense_or(rewrite, "해지하면 해지환급금을 받는데 초기에는 적을 수 있어요 [1].")})
+    before = len(server.requests)
+    llm = make_llm(server)
+    answer = ask("중간에 깨면 얼마 받아요?", small_index.retriever, LLMGenerator(llm), history=WHOLE_LIFE,
+                 condenser=Condenser(llm))
+    condense, written = [r["body"]["messages"] for r in server.requests[before:]]
+    assert WHOLE_LIFE[0] in condense[1]["content"] and "마지막 질문: 중간에 깨면 얼마 받아요?" in condense[1]["content"]
+    assert answer.search_query == rewrite and rewrite in written[1]["content"]  # the writer answers the rewrite
+    assert answer.question == "중간에 깨면 얼마 받아요?" and answer.grounded and answer.fallback is None
+    assert answer.citations[0].title == "해지환급금" and "condense" in answer.timings_ms
+    assert offline.search_query != rewrite  # the offline rules search something else
+
+
+def test_an_off_domain_turn_the_llm_leaves_as_it_is_is_refused_without_asking_it_again(server, small_index):
+    server.script({"responder": condense_or("내일 서울 날씨 어때요?", "날씨는 맑아요 [1].")})
+    before = server.chat_requests
+    llm = make_llm(server)
+    answer = ask("내일 서울 날씨 어때요?", small_index.retriever, LLMGenerator(llm),
+                 history=["갱신형 보험료는 나중에 오르나요?"], condenser=Condenser(llm))
+    assert not answer.grounded and answer.citations == [] and answer.answer == REFUSAL
+    assert server.chat_requests == before + 1  # the rewrite only: a refusal needs no answer from the model
+
+
+@pytest.mark.parametrize("reply", ["", "Sure, here you go.", "갱신형은 보험료가 올라요 [1]."])
+def test_an_unusable_rewrite_leaves_the_turn_to_the_offline_rules(server, small_index, reply):
+    history = ["갱신형 보험료는 나중에 오르나요?"]
+    offline = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(), history=history)
+    server.script({"text": reply})
+    answer = ask("그럼 비갱신형은요?", small_index.retriever, ExtractiveGenerator(), history=history,
+                 condenser=Condenser(make_llm(server)))
+    assert answer.search_query == offline.search_query != "그럼 비갱신형은요?"
+    assert answer.citations[0].title == "비갱신형"
+
+
+def test_a_model_down_for_the_rewrite_is_not_asked_for_the_answer(server, small_index):
+    server.script({"status": 500})
+    before = server.chat_requests
+    llm = make_llm(server, retries=0)
+    answer = ask("그럼 비갱신형은요?", small_index.retriever, LLMGenerator(llm),
+                 history=["갱신형 보험료는 나중에 오르나요?"], condenser=Condenser(llm), fallback=ExtractiveGenerator())
+    assert answer.fallback == "llm_unavailable" and answer.notice == MODEL_DOWN and answer.grounded
+    assert answer.citations[0].title == "비갱신형"  # found by the offline rules
+    assert server.chat_requests == before + 1
+
+
+def test_eval_searches_chat_turns_as_the_llm_rewrites_them(server, small_index, tmp_path):
+    questions = [Question(id="a", question="중간에 깨면 얼마 받아요?", history=WHOLE_LIFE, gold=["해지환급금"]),
+                 Question(id="b", question="비급여가 뭐예요?", gold=["비급여"])]
+    server.script({"text": "종신보험을 중간에 해지하면 돌려받는 돈은 얼마인가요?"})
+    before = server.chat_requests
+    result = evaluate(small_index.retriever, questions, condenser=Condenser(make_llm(server)))
+    assert server.chat_requests == before + 1  # only the turn with a chat is rewritten
+    assert result["rows"][0]["search_query"] == "종신보험을 중간에 해지하면 돌려받는 돈은 얼마인가요?"
+    assert result["rows"][0]["rank"] == 1 and result["condense_unavailable"] == 0
+    server.script({"status": 500})
+    down = evaluate(small_index.retriever, questions, condenser=Condenser(make_llm(server, retries=0)))
+    assert down["condense_unavailable"] == 1 and down["rows"][0].get("search_query") != result["rows"][0]["search_query"]
+
+
+def test_services_rewrite_chat_turns_only_with_an_llm_and_condensing_on(server, tmp_path):
+    from rag.service import Services
+    from rag.settings import Settings
+
+    base = {"data_dir": tmp_path, "llm_cache": "memory", "_env_file": None}
+    assert Services(Settings(**base)).condenser is None
+    on = Services(Settings(llm="openai:test-model", llm_base_url=server.url, **base)).condenser
+    assert isinstance(on, Condenser) and on.prompt.ref == "condense@1.0"
+    off = Settings(llm="openai:test-model", llm_base_url=server.url, llm_condense=False, **base)
+    assert Services(off).condenser is None
