@@ -222,7 +222,8 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         near = result.grounding is not None and result.grounding.score >= retriever.ground_threshold - SUGGEST_MARGIN
         yield Answer(question=question, answer=REFUSAL, grounded=False, generator=generator.name,
                      prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
-                     rewritten=rewritten, suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
+                     rewritten=rewritten,
+                     suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
         return
     hits = with_script_body(hits, retriever)
     t = time.perf_counter()
