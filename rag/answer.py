@@ -36,6 +36,11 @@ SWITCH = re.compile(r"^(그거|그건|그것)\s*(말고|그렇고)")  # "그거 
 # turns, 0 -> 1 -> 2 of 90 follow-ups
 FOLLOW_UP_MIN_SHARE = 1 / 3
 CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
+# who a partner's customer may speak of: family and in-laws the documents name only as 가족, 배우자, 자녀; a turn that
+# names one ("처남이 몰다 사고 나면요?" after a car-insurance question) is not about something else for that
+KIN = frozenset("처남 처제 처형 시누이 올케 형수 제수 매형 매부 자형 동서 시어머니 시아버지 시부모 장모 장모님 장인 "
+                "손자 손녀 손주 외삼촌 삼촌 고모 이모 숙모 큰아버지 작은아버지 할머니 할아버지 외할머니 외할아버지 "
+                "조부모 시댁 처가 누나 형 여동생 와이프 사촌 막내".split())
 
 
 class Answer(BaseModel):
@@ -160,10 +165,11 @@ def points_back(question: str) -> bool:
 
 
 def unseen_nouns(question: str, retriever: Retriever) -> list[str]:
-    """The nouns of a chat turn, past its connective and pointing word (그사이, 그거), that no document contains."""
+    """The nouns of a chat turn, past its connective and pointing word (그사이, 그거), that no document contains;
+    family words (KIN) are not counted."""
     rest = after_connective(question)
     rest = rest[len(next((a for a in ANAPHORS if rest.startswith(a)), "")):]
-    return retriever.index.keyword.unseen(rest)
+    return [noun for noun in retriever.index.keyword.unseen(rest) if noun not in KIN]
 
 
 def replaced_name(new: str, old_names: list[str]) -> str | None:

@@ -130,6 +130,17 @@ def test_an_off_domain_turn_in_a_chat_is_refused_not_answered_from_the_previous_
     assert not answer.grounded and answer.citations == [] and answer.search_query == question
 
 
+def test_a_family_word_no_document_says_does_not_make_a_follow_up_stand_alone(small_index):
+    from rag.answer import contextualize, unseen_nouns
+
+    previous = ["갱신형 보험료는 나중에 오르나요?"]
+    question = "처남이 가입하면요?"
+    assert small_index.retriever.index.keyword.unseen(question) == ["처남"]  # no document says 처남
+    assert unseen_nouns(question, small_index.retriever) == []
+    assert contextualize(question, previous, small_index.retriever)[0] == f"{question} {previous[0]}"
+    assert unseen_nouns("처남이 비트코인 사도 돼요?", small_index.retriever) == ["비트코인"]
+
+
 @pytest.mark.parametrize("question", ["", "   ", "가" * 2001])
 def test_question_limits(small_index, question):
     with pytest.raises(InputValidationError) as err:
