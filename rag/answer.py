@@ -129,10 +129,21 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     context finds hold under FOLLOW_UP_MIN_SHARE of its own words, unless it points back ("그거 언제 풀려요?"): an
     off-domain turn in a chat ("아 참 주말에 눈 온대요?") is not answered from the previous topic. `partners ask`, the
     chat and `partners eval` all search through here.
-    `rewritten`: the turn as the LLM rewrote it to stand alone (`rag.condense`); it is searched instead, alone, and
-    the rules are not used."""
+    `rewritten`: the turn as the LLM rewrote it to stand alone (`rag.condense`), used instead of the rules. A turn
+    it left as it was is searched alone. A rewrite is searched, the previous question's names it drops ranked down;
+    when the turn's own words find something convincing too, the two searches are fused, the turn's own words
+    weighing as much (`Fusion.follow_up_rewritten`): the rewrite names the previous topic, which would otherwise come
+    first. A vague turn ("그럼 반대로 안 오르는 건요?") adds nothing, and the rewrite is searched alone."""
     if rewritten and history:
-        return retriever.search(rewritten, k=k, mode=mode, ground=ground)
+        if normalize(rewritten) == normalize(question):
+            return retriever.search(question, k=k, mode=mode, ground=ground)
+        kept = set(retriever.titles.names_in(rewritten))
+        left_out = tuple(name for name in retriever.titles.names_in(history[-1]) if name not in kept)
+        own = retriever.search(question, k=max(k, retriever.candidates), mode=mode, ground=True, left_out=left_out)
+        if own.grounding is None or not own.grounding.grounded:
+            return retriever.search(rewritten, k=k, mode=mode, ground=ground, left_out=left_out)
+        return retriever.search_follow_up(question, rewritten, k=k, mode=mode, ground=ground, left_out=left_out,
+                                          own_weight=retriever.fusion.follow_up_rewritten, own=own)
     query, left_out = contextualize(question, history, retriever)
     share = 0.0 if points_back(question) else FOLLOW_UP_MIN_SHARE
     if query != question:
