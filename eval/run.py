@@ -15,6 +15,7 @@ from rag.retrieve import MODES, Fusion, Retriever
 from rag.types import Chunk
 
 DATASET_DIR = Path(__file__).parent / "datasets"
+REWRITES_DIR = DATASET_DIR / "rewrites"  # hand-written rewrites of chat turns that stand alone (`--rewrites`)
 DEFAULT_KS = (1, 3, 5, 10)
 
 
@@ -89,7 +90,7 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
     by_category: dict[str, list[float]] = {}
     latency: list[float] = []
     rows: list[dict] = []
-    refused_in = refused_out = n_in = n_out = unavailable = 0
+    refused_in = refused_out = n_in = n_out = to_rules = 0
     for q in questions:
         started = time.perf_counter()
         rewritten = None
@@ -97,7 +98,8 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
             try:
                 rewritten = condenser.rewrite(q.question, q.history)
             except LLMUnavailableError:
-                unavailable += 1  # searched by the offline rules, as the chat would
+                pass  # searched by the offline rules, as the chat would
+            to_rules += rewritten is None
         result = search_turn(q.question, q.history if history else [], retriever, k=depth, mode=mode, ground=None,
                              rewritten=rewritten)
         latency.append((time.perf_counter() - started) * 1000)
@@ -138,8 +140,9 @@ def evaluate(retriever: Retriever, questions: list[Question], *, mode: str = "hy
         "per_category": {c: {hit_key: round(sum(v) / len(v), 4), "n": len(v)} for c, v in sorted(by_category.items())},
         "latency_ms": percentiles(latency),
         "rows": rows,
-        # chat turns the LLM did not rewrite (down or too slow): the offline rules searched them
-        **({"condense_unavailable": unavailable} if condenser is not None and history else {}),
+        # chat turns with no usable rewrite (model down or too slow, unusable text, not in the reference): the
+        # offline rules searched them
+        **({"condense_left_to_rules": to_rules} if condenser is not None and history else {}),
     }
 
 
@@ -218,7 +221,8 @@ def resolve_questions(dataset: str, questions: Path | None, corpus: Path | None)
 def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", questions: Path | None = None,
              corpus: Path | None = None, chunkings: Sequence[str | Chunking] = (), mode: str = "hybrid",
              ks: str = "1,3,5,10", fusion: str | Fusion | None = None, embedder=None,
-             progress=None, ragas: bool = False, source: str = "cli", write: bool = False) -> tuple[dict, list[str]]:
+             progress=None, ragas: bool = False, source: str = "cli", write: bool = False,
+             rewrites: str | Path | None = None) -> tuple[dict, list[str]]:
     """`partners eval`: the result (JSON-ready) and summary lines; every run is appended to the history.
 
     Args:
@@ -229,6 +233,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         embedder: an already-built embedder (tests reuse one); by default built from settings.
         source: who ran it ("cli", "app"), recorded in each run's config.
         write: with what="doubt", save the false-claim model trained on all the data (eval/doubt.py).
+        rewrites: chat turns are rewritten by these reference rewrites (a name in eval/datasets/rewrites or a
+            JSONL file) instead of by the configured LLM (rag.condense).
         ragas: add ragas context precision/recall (non-LLM) to the hybrid run, and faithfulness / answer relevancy
             when PARTNERS_LLM=openai:<model> is configured.
 
@@ -288,7 +294,7 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
                               progress=progress)) as indexes:
         for target in indexes:
             runs.extend(evaluate_index(target, qs, name, modes, cutoffs, weights, embedder, reranker, ragas=ragas,
-                                       source=source))
+                                       source=source, rewrites=rewrites))
             if target.report is not None:
                 notes.append(f"{target.settings.collection} ({target.corpus.name}, chunking {target.chunking.label}): "
                              f"{target.report.summary()}")
@@ -299,7 +305,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
 
 
 def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cutoffs: tuple[int, ...],
-                   fusion: Fusion, embedder, reranker, *, ragas: bool = False, source: str = "cli") -> list[dict]:
+                   fusion: Fusion, embedder, reranker, *, ragas: bool = False, source: str = "cli",
+                   rewrites: str | Path | None = None) -> list[dict]:
     """One run per mode over one index, each with the config that produced it."""
     from rag.index import Index
 
@@ -309,7 +316,7 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
                                  "documents": retriever.index.docstore.doc_count()}
     ingest = target.report.model_dump(include={"added", "updated", "unchanged", "deleted", "chunks_embedded",
                                                "chunks_total", "seconds"}) if target.report is not None else None
-    condenser = chat_condenser(s) if any(q.history for q in qs) else None
+    condenser = chat_condenser(s, rewrites) if any(q.history for q in qs) else None
     runs = []
     for m in modes:
         r = evaluate(retriever, qs, mode=m, ks=cutoffs, condenser=condenser)
@@ -318,10 +325,10 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
                      "config": {"source": source, "k": list(cutoffs), "fusion": fusion.model_dump(),
                                 "ground_threshold": retriever.ground_threshold, "embedder": s.embedder,
                                 "chunk_size": target.chunking.size, "chunk_overlap": target.chunking.overlap,
-                                **({"condense": f"{condenser.llm.name} {condenser.prompt.ref}"} if condenser else {}),
+                                **({"condense": condenser.label} if condenser else {}),
                                 **built},
                      **({"ingest": ingest} if ingest else {}),
-                     **{key: r[key] for key in ("condense_unavailable",) if key in r},
+                     **{key: r[key] for key in ("condense_left_to_rules",) if key in r},
                      "failures": [row for row in r["rows"] if row["rank"] != 1 and row["gold"]][:50]})
         if any(q.history for q in qs):  # follow-ups: the same questions searched without the chat, side by side
             alone = evaluate(retriever, qs, mode=m, ks=cutoffs, history=False)
@@ -333,11 +340,40 @@ def evaluate_index(target, qs: list[Question], name: str, modes: list[str], cuto
     return runs
 
 
-def chat_condenser(settings):
-    """The LLM rewrite of chat turns, as the chat uses it (PARTNERS_LLM=openai:<model>, PARTNERS_LLM_CONDENSE)."""
+def chat_condenser(settings, rewrites: str | Path | None = None):
+    """What rewrites chat turns in a run: the reference rewrites `--rewrites` names, else the LLM as the chat uses it
+    (PARTNERS_LLM=openai:<model>, PARTNERS_LLM_CONDENSE), else nothing (the offline rules)."""
+    if rewrites is not None:
+        return ReferenceRewrites(rewrites)
     from rag.service import Services
 
     return Services(settings).condenser
+
+
+class ReferenceRewrites:
+    """Hand-written rewrites of chat turns that stand alone (`eval/datasets/rewrites/`), in place of an LLM's: what
+    retrieval reaches with a model that rewrites as people do. A turn the file lacks is left to the offline rules."""
+
+    def __init__(self, name: str | Path) -> None:
+        path = Path(name) if Path(name).suffix == ".jsonl" else REWRITES_DIR / f"{name}.jsonl"
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in REWRITES_DIR.glob("*.jsonl")))
+            raise PartnersError(f"No rewrites {str(name)!r}. Known: {known}; or pass a JSONL file of "
+                                '{"history", "question", "rewrite"} lines.')
+        self.table: dict[tuple[str, str], str] = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                self.table[(row["history"][-1].strip(), row["question"].strip())] = row["rewrite"].strip()
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise PartnersError(f"{path}, line {number}: expected {{\"history\": [...], \"question\", "
+                                    f"\"rewrite\"}} ({exc.__class__.__name__}).") from exc
+        self.label = f"reference rewrites {path.name}"
+
+    def rewrite(self, question: str, history: list[str]) -> str | None:
+        return self.table.get((history[-1].strip(), question.strip())) if history else None
 
 
 def ragas_scores(retriever: Retriever, qs: list[Question], settings, embedder, *, mode: str) -> dict:
@@ -373,7 +409,7 @@ def table_lines(runs: list[dict], ks: tuple[int, ...]) -> list[str]:
         lines.append(f"{label:{width}s} {cells} {lat['p50']:8.2f} {lat['p95']:8.2f}  {refused}")
         if "condense" in run["config"]:
             lines.append(f"{'':{width}s} chat turns rewritten by {run['config']['condense']}; "
-                         f"{run.get('condense_unavailable', 0)} left to the offline rules (model unavailable)")
+                         f"{run.get('condense_left_to_rules', 0)} left to the offline rules (no usable rewrite)")
     for run, label in zip(runs, labels):
         if "without_history" in run:
             alone, ref = run["without_history"]["metrics"], run["without_history"]["refusals"]

@@ -28,6 +28,11 @@ class Condenser:
         self.prompt = load_prompt("condense")
         self.max_chars = max_chars
 
+    @property
+    def label(self) -> str:
+        """Who rewrites, as eval runs record it: `openai:<model> condense@1.0`."""
+        return f"{self.llm.name} {self.prompt.ref}"
+
     def rewrite(self, question: str, history: list[str]) -> str | None:
         """The turn as a question that stands alone, or None when there is no history or the model's text is not
         one. Raises `LLMUnavailableError` when the model is down or too slow."""

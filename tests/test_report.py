@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from eval.report import ReportError, history_figure, load_history, plot_history, read_history, write_report
+from rag.errors import PartnersError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -268,6 +269,41 @@ def test_an_off_domain_turn_is_refused_in_the_chat_as_alone(small_index, tmp_pat
     assert result["without_history"]["refusals"]["out_of_domain_refused"] == 1.0
     alone = next(line for line in lines if line.startswith("hybrid alone"))
     assert alone.split()[-5] == "1.0/1.0"  # alone, 아직 취소돼요? finds nothing to go on
+
+
+def test_reference_rewrites_stand_in_for_the_llm_and_a_turn_they_lack_is_left_to_the_rules(small_index, tmp_path):
+    from eval.run import run_eval
+
+    questions = tmp_path / "aspect.jsonl"
+    previous = ["갱신형 보험은 나중에 보험료가 어떻게 되나요?"]
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "a1", "history": previous, "question": "그럼 반대로 안 오르는 건요?", "gold": ["비갱신형"]},
+        {"id": "a2", "history": previous, "question": "그럼 비갱신형은요?", "gold": ["비갱신형"]},
+    ]), encoding="utf-8")
+    rewrites = tmp_path / "rewrites.jsonl"
+    rewrites.write_text(json.dumps({"history": previous, "question": "그럼 반대로 안 오르는 건요?",
+                                    "rewrite": "비갱신형 보험은 나중에 보험료가 오르나요?"}, ensure_ascii=False),
+                        encoding="utf-8")
+    result, lines = run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1", rewrites=rewrites)
+    assert result["metrics"]["hit@1"] == 1.0 and result["condense_left_to_rules"] == 1
+    assert result["config"]["condense"] == "reference rewrites rewrites.jsonl"
+    assert any("1 left to the offline rules" in line for line in lines)
+    rules, _ = run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1")
+    assert "condense" not in rules["config"] and "condense_left_to_rules" not in rules
+    assert rules["metrics"]["hit@1"] == 0.5  # the rules alone miss the vague turn
+    rewrites.write_text('{"question": "그럼 반대로 안 오르는 건요?"}', encoding="utf-8")
+    with pytest.raises(PartnersError, match="line 1"):
+        run_eval(small_index.settings, questions=questions, mode="hybrid", ks="1", rewrites=rewrites)
+
+
+def test_the_shipped_reference_rewrites_cover_every_chat_turn_of_the_chat_datasets():
+    from eval.run import DATASET_DIR, ReferenceRewrites, load_questions
+
+    reference = ReferenceRewrites("chat_turns")
+    turns = [q for path in sorted(DATASET_DIR.glob("*.jsonl")) if path.stem.startswith(("followups", "out_of_domain"))
+             for q in load_questions(path) if q.history]
+    assert len(turns) >= 400
+    assert [q.id for q in turns if reference.rewrite(q.question, q.history) is None] == []
 
 
 def evaluate_rows(services, questions):

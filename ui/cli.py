@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ragas", action="store_true",
                    help="add ragas context precision/recall; faithfulness and answer relevancy with PARTNERS_LLM=openai:*")
     p.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report and FILE_history.png")
+    p.add_argument("--rewrites", metavar="NAME|FILE.jsonl",
+                   help="rewrite chat turns with these reference rewrites (eval/datasets/rewrites) instead of the LLM")
     p.add_argument("--write", action="store_true",
                    help="with `eval doubt`: save the false-claim model trained on all the data")
     p.add_argument("--json", action="store_true")
@@ -288,7 +290,8 @@ def cmd_eval(args) -> int:
     settings = _settings(args)
     result, lines = run_eval(settings, what=args.what, dataset=args.dataset, questions=args.questions,
                              corpus=args.corpus, chunkings=args.chunking, mode=args.mode, ks=args.k,
-                             fusion=args.fusion, progress=default_progress(), ragas=args.ragas, write=args.write)
+                             fusion=args.fusion, progress=default_progress(), ragas=args.ragas, write=args.write,
+                             rewrites=args.rewrites)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

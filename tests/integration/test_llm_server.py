@@ -282,10 +282,10 @@ def test_eval_searches_chat_turns_as_the_llm_rewrites_them(server, small_index, 
     result = evaluate(small_index.retriever, questions, condenser=Condenser(make_llm(server)))
     assert server.chat_requests == before + 1  # only the turn with a chat is rewritten
     assert result["rows"][0]["search_query"] == "종신보험을 중간에 해지하면 돌려받는 돈은 얼마인가요?"
-    assert result["rows"][0]["rank"] == 1 and result["condense_unavailable"] == 0
+    assert result["rows"][0]["rank"] == 1 and result["condense_left_to_rules"] == 0
     server.script({"status": 500})
     down = evaluate(small_index.retriever, questions, condenser=Condenser(make_llm(server, retries=0)))
-    assert down["condense_unavailable"] == 1
+    assert down["condense_left_to_rules"] == 1
     assert down["rows"][0].get("search_query") != result["rows"][0]["search_query"]
 
 
