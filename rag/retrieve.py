@@ -152,7 +152,8 @@ class Retriever:
         if mode == "hybrid" and named:
             share = min(1.0, named[0][1] / max(1, len(normalize(query))))
             rankings.append(named)
-            weights.append(self.fusion.title + self.fusion.title_share * share + self.fusion.title_exact * (share == 1))
+            alone = share == 1 or self.titles.asked_alone(query)
+            weights.append(self.fusion.title + self.fusion.title_share * share + self.fusion.title_exact * alone)
         if len(rankings) == 1:
             ranked = rankings[0][:n]
         else:

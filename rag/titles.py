@@ -4,13 +4,21 @@ import json
 import re
 
 from rag.docstore import DocStore
-from rag.keyword import get_kiwi
+from rag.keyword import get_kiwi, tokenize
 
 NAMED_TYPES = ("term", "guideline")
 SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts only when it is most of the query
 COMMON = 0.10  # "many": this share of the sampled chunks
 SAMPLE = 2000
 NEGATING = "비무저미불"  # 비급여 / 급여, 비갱신형 / 갱신형, 무배당 / 배당: a prefix that makes the opposite term
+
+
+# words that ask how to be told about a name rather than about something else: "감액기간 쉽게 설명해 주세요", "고객이
+# IRP 물어보면 어떻게 설명해요?" ask for that term as much as "감액기간" alone (Kiwi lemmas and nouns)
+REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의미 정의 개념 알리다 알다 말 말하다 대하다 정리 요약 핵심 "
+                          "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 들다 듣다 자세히 자세하다 간단히 "
+                          "간단하다 궁금하다 한마디 쉽게 답변 대답 초보자 풀다 "
+                          "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
 
 
 def normalize(text: str) -> str:
@@ -51,6 +59,15 @@ class TitleMatcher:
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
         return [name for _, _, name in self._spans(query, keep_common=True)]
+
+    def asked_alone(self, query: str) -> bool:
+        """The query says one name and otherwise only asks to be told about it (REQUEST_WORDS)."""
+        spans = self._spans(query)
+        if len(spans) != 1:
+            return False
+        parts = set(tokenize(spans[0][2]))
+        rest = [t for t in tokenize(query) if t not in parts and not any(p in t for p in parts)]
+        return all(t in REQUEST_WORDS for t in rest)
 
     def is_common(self, name: str) -> bool:
         """A short name that many chunks contain (보험료, 보험사): a word of any question more than its topic."""

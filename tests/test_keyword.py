@@ -120,6 +120,19 @@ def test_a_name_across_words_must_end_where_a_morpheme_ends():
     assert sorted(m.names_in("종신보험료가 비싸요")) == ["보험료", "종신보험"]  # inside one word both stand
 
 
+def test_a_name_asked_about_with_request_words_only_is_asked_alone():
+    from rag.titles import TitleMatcher
+
+    m = TitleMatcher({"감액기간": ["c-감액"], "면책기간": ["c-면책"], "irp": ["c-irp"]})
+    for query in ("감액기간 쉽게 설명해 주세요", "고객이 감액기간 물어보면 어떻게 설명해요?", "감액기간 뜻 좀 알려줘",
+                  "IRP가 뭐예요?"):
+        assert m.asked_alone(query), query
+    for query in ("감액기간이랑 면책기간 차이가 뭐예요?",  # two names
+                  "감액기간에 암 진단받으면 얼마 나와요?",  # a situation, not only a request
+                  "보험료 쉽게 설명해 주세요"):  # no name at all
+        assert not m.asked_alone(query), query
+
+
 def test_a_document_named_by_an_opposite_is_demoted_not_dropped():
     from rag.retrieve import demote_opposites
     from rag.types import Chunk, Hit

@@ -40,6 +40,12 @@ def test_term_documents_stay_whole(shipped):
     ("급여 항목", "급여"),
     ("비갱신형", "비갱신형"),
     ("K-ICS", "K-ICS"),
+    # a name with words that only ask to be told about it: not the guideline on explaining terms simply
+    ("개인 보험 쉽게 설명해 주세요", "개인보험"),
+    ("감액기간 쉽게 설명해 주세요", "감액기간"),
+    ("계약관리 쉽게 설명해 주세요", "계약관리"),
+    ("고객이 IRP 물어보면 어떻게 설명해요?", "개인형 퇴직연금"),
+    ("고객이 금감원 물어보면 어떻게 설명해요?", "금융감독원"),
 ])
 def test_a_term_name_or_alias_finds_its_document_first(shipped, query, title):
     _, _, retriever = shipped
