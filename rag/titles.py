@@ -15,10 +15,11 @@ NEGATING = "비무저미불"  # 비급여 / 급여, 비갱신형 / 갱신형, �
 
 # words that ask how to be told about a name rather than about something else: "감액기간 쉽게 설명해 주세요", "고객이
 # IRP 물어보면 어떻게 설명해요?" ask for that term as much as "감액기간" alone (Kiwi lemmas and nouns)
+# (not 들다: "보험을 든다던데" buys insurance; not 되다 or 답변: "해피콜 답변 미리 알려줘도 됨?" asks a rule)
 REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의미 정의 개념 알리다 알다 말 말하다 대하다 정리 요약 핵심 "
-                          "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 들다 듣다 자세히 자세하다 간단히 "
-                          "간단하다 궁금하다 한마디 쉽게 답변 대답 초보자 풀다 "
-                          "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
+                          "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 자세히 자세하다 간단히 간단하다 "
+                          "궁금하다 한마디 쉽게 초보자 풀다 "
+                          "하다 있다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
 
 
 def normalize(text: str) -> str:
