@@ -38,19 +38,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, use_embedder):
-    root = tmp_path_factory.mktemp("app")
+def start_app(root: Path, embedder, collection: str, **settings):
+    """The app on a fresh ingest of the small corpus under `root`, served on a free loopback port: (url, app)."""
     corpus = copy_small_corpus(root / "corpus")
-    settings = Settings(data_dir=root / "data", corpus_dir=corpus, collection="app", llm_cache="memory",
-                        _env_file=None)
-    run_ingest([corpus], settings, embedder=use_embedder)
+    settings = Settings(data_dir=root / "data", corpus_dir=corpus, collection=collection, llm_cache="memory",
+                        _env_file=None, **settings)
+    run_ingest([corpus], settings, embedder=embedder)
     services = Services(settings)
-    services.retriever = Retriever(Index(settings), use_embedder, ground_threshold=settings.ground_threshold)
+    services.retriever = Retriever(Index(settings), embedder, ground_threshold=settings.ground_threshold)
     app = build_app(services)
     port = free_port()
     serve(app, host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}/", root
+    return f"http://127.0.0.1:{port}/", app
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, use_embedder):
+    root = tmp_path_factory.mktemp("app")
+    url, app = start_app(root, use_embedder, "app")
+    yield url, root
     app.close()
 
 
@@ -269,18 +275,10 @@ def served_with_llm(tmp_path_factory, use_embedder):
     stand alone by the (scripted) model, which also writes the answers."""
     from tests.openai_server import ScriptedOpenAIServer
 
-    root = tmp_path_factory.mktemp("app-llm")
-    corpus = copy_small_corpus(root / "corpus")
     with ScriptedOpenAIServer() as server:
-        settings = Settings(data_dir=root / "data", corpus_dir=corpus, collection="app-llm", llm_cache="memory",
-                            llm="openai:test-model", llm_base_url=server.url, _env_file=None)
-        run_ingest([corpus], settings, embedder=use_embedder)
-        services = Services(settings)
-        services.retriever = Retriever(Index(settings), use_embedder, ground_threshold=settings.ground_threshold)
-        app = build_app(services)
-        port = free_port()
-        serve(app, host="127.0.0.1", port=port, block=False)
-        yield f"http://127.0.0.1:{port}/", server
+        url, app = start_app(tmp_path_factory.mktemp("app-llm"), use_embedder, "app-llm", llm="openai:test-model",
+                             llm_base_url=server.url)
+        yield url, server
         app.close()
 
 
