@@ -36,8 +36,8 @@ SWITCH = re.compile(r"^(그거|그건|그것)\s*(말고|그렇고)")  # "그거 
 # turns, 0 -> 1 -> 2 of 90 follow-ups
 FOLLOW_UP_MIN_SHARE = 1 / 3
 CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
-# who a partner's customer may speak of: family and in-laws the documents name only as 가족, 배우자, 자녀; a turn that
-# names one ("처남이 몰다 사고 나면요?" after a car-insurance question) is not about something else for that
+# family and in-laws a customer may speak of, whom the documents call only 가족, 배우자 or 자녀: a turn that names one
+# ("처남이 몰다 사고 나면요?" after a car-insurance question) is still about the chat's topic
 KIN = frozenset("처남 처제 처형 시누이 올케 형수 제수 매형 매부 자형 동서 시어머니 시아버지 시부모 장모 장모님 장인 "
                 "손자 손녀 손주 외삼촌 삼촌 고모 이모 숙모 큰아버지 작은아버지 할머니 할아버지 외할머니 외할아버지 "
                 "조부모 시댁 처가 누나 형 여동생 와이프 사촌 막내".split())
