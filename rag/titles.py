@@ -2,9 +2,10 @@
 
 import json
 import re
+from functools import lru_cache
 
 from rag.docstore import DocStore
-from rag.keyword import get_kiwi, tokenize
+from rag.keyword import get_kiwi, token_set
 
 NAMED_TYPES = ("term", "guideline")
 SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts only when it is most of the query
@@ -66,9 +67,8 @@ class TitleMatcher:
         spans = self._spans(query)
         if len(spans) != 1:
             return False
-        parts = set(tokenize(spans[0][2]))
-        rest = [t for t in tokenize(query) if t not in parts and not any(p in t for p in parts)]
-        return all(t in REQUEST_WORDS for t in rest)
+        parts = token_set(spans[0][2])
+        return all(t in REQUEST_WORDS for t in token_set(query) - parts if not any(p in t for p in parts))
 
     def is_common(self, name: str) -> bool:
         """A short name that many chunks contain (보험료, 보험사): a word of any question more than its topic."""
@@ -130,11 +130,12 @@ def _bounds(query: str) -> set[int]:
     return bounds
 
 
-def _morpheme_ends(query: str) -> set[int]:
+@lru_cache(maxsize=4096)
+def _morpheme_ends(query: str) -> frozenset[int]:
     """Offsets in normalize(query) where a Kiwi morpheme ends."""
     offsets, n = [], 0
     for ch in query:
         offsets.append(n)
         n += len(normalize(ch))
     offsets.append(n)
-    return {offsets[min(tok.start + tok.len, len(query))] for tok in get_kiwi().tokenize(query)}
+    return frozenset(offsets[min(tok.start + tok.len, len(query))] for tok in get_kiwi().tokenize(query))
