@@ -127,8 +127,10 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     which found nothing convincing, then weigh no more than the context. A turn is searched alone, and refused when
     the documents do not cover it, when it says a noun no document contains (`unseen_nouns`) or when the chunks its
     context finds hold under FOLLOW_UP_MIN_SHARE of its own words, unless it points back ("그거 언제 풀려요?"): an
-    off-domain turn in a chat ("아 참 주말에 눈 온대요?") is not answered from the previous topic. `partners ask`, the
-    chat and `partners eval` all search through here.
+    off-domain turn in a chat ("아 참 주말에 눈 온대요?") is not answered from the previous topic. A follow-up's own
+    words weigh by how much they say (`Retriever.specificity`): "그럼 기간은요?" after a question on claiming is about
+    the claim's time limit, not the documents whose names hold 기간. `partners ask`, the chat and `partners eval` all
+    search through here.
     `rewritten`: the turn as the LLM rewrote it to stand alone (`rag.condense`), used instead of the rules. A turn
     it left as it was is searched alone. A rewrite is searched, the previous question's names it drops ranked down;
     when the turn's own words find something convincing too, the two searches are fused, the turn's own words
@@ -148,6 +150,7 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     share = 0.0 if points_back(question) else FOLLOW_UP_MIN_SHARE
     if query != question:
         return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
+                                          own_weight=retriever.fusion.follow_up_own * retriever.specificity(question),
                                           min_own_share=share)
     if not history:
         return retriever.search(question, k=k, mode=mode, ground=ground)
@@ -161,7 +164,8 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
         alone.hits = alone.hits[:k]
         return alone
     return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
-                                      own_weight=retriever.fusion.follow_up_uncovered, own=alone, min_own_share=share)
+                                      own_weight=retriever.fusion.follow_up_uncovered * retriever.specificity(question),
+                                      own=alone, min_own_share=share)
 
 
 def after_connective(question: str) -> str:

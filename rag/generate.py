@@ -21,7 +21,7 @@ DEFINITION_CUE = re.compile(r"뭐|뭔|무슨|뜻|의미|개념|이란|란\b|차�
 HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.M)
 # a sentence that points back at the one before it; alone in an answer it reads as a fragment
 LEANS_BACK = re.compile(r"^(그러니|그래서|그러므로|따라서|그러면|그럼|그리고|그런데|게다가|"
-                        r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 )")
+                        r"이때|이 때|그때|이 경우|이런|이렇게|그런|그 |이 |여기|또한|또 |다만|하지만|그러나|반면|대신 )")
 MYTH_SHARE = 0.4  # a question that says this much of a listed myth is asking whether the myth holds
 LIGHT_VERBS = frozenset({"하다", "있다", "되다"})  # "청약철회는 언제까지 할 수 있어요?" restates no myth by them
 REPEAT_SHARE = 0.8  # an answer sentence whose morphemes are this much in an earlier one adds nothing

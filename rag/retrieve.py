@@ -41,6 +41,9 @@ class Fusion(BaseModel):
     # hand-written rewrites on followups.jsonl (BASELINE session 26): .5 / 1 / 2 -> hit@1 .744 / .789 / .778, hit@5
     # .956 / .944 / .911
     follow_up_rewritten: float = 1.0
+    # a follow-up's own words count in full only from this IDF mass on: "그럼 기간은요?" (기간 .84) says too little
+    # alone to outweigh its context, "대인2는요?" (4.8) does not (chosen on followups.jsonl, BASELINE session 27)
+    follow_up_specific: float = 4.0
 
 
 class Grounding(BaseModel):
@@ -205,6 +208,14 @@ class Retriever:
             return SearchResult(query=question, mode=mode, hits=own.hits[:k], timings_ms=timings,
                                 grounding=own.grounding)
         return SearchResult(query=context, mode=mode, hits=hits, timings_ms=timings, grounding=borrowed.grounding)
+
+    def specificity(self, question: str) -> float:
+        """How much a follow-up's own words say on their own, 0..1: their IDF mass over `fusion.follow_up_specific`
+        (1 when that is 0)."""
+        if self.fusion.follow_up_specific <= 0:
+            return 1.0
+        mass = sum(self.index.keyword.idf(w) for w in dict.fromkeys(tokenize(question)))
+        return min(1.0, mass / self.fusion.follow_up_specific)
 
     def _grounding(self, query: str, hits: list[Hit], dense_top: float, named: bool) -> Grounding:
         coverage = self.coverage(query, [h.chunk_id for h in hits[:3]])

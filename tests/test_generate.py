@@ -34,6 +34,13 @@ def test_a_sentence_that_leans_on_the_one_before_gives_way_to_one_that_stands_al
     # the quoted example's closing mark is not part of its last sentence
     picked = ExtractiveGenerator(max_sentences=3).pick(question, [hit(text)])
     assert leaning in [s for _, s in picked] and not any(s.endswith('"') for _, s in picked)
+    # a caveat that opens with 다만 or 하지만 contrasts with a line the answer does not show either
+    caveat = ("## 고객에게 설명하는 예시\n\"유예기간 동안은 보장받으실 수 있어요. 다만 그 기간이 지나면 해지돼요.\"\n"
+              "## 정의\n납입유예기간은 보험료가 밀려도 계약을 곧바로 해지하지 않고 기다려 주는 기간이다.")
+    assert ExtractiveGenerator(max_sentences=1).pick("유예기간이 지나면 해지돼요?", [hit(caveat, "납입유예기간")]) == [
+        (1, "납입유예기간은 보험료가 밀려도 계약을 곧바로 해지하지 않고 기다려 주는 기간이다.")]
+    assert ExtractiveGenerator(max_sentences=1, weights=SentenceWeights(leans_back=0)).pick(
+        "유예기간이 지나면 해지돼요?", [hit(caveat, "납입유예기간")]) == [(1, "다만 그 기간이 지나면 해지돼요.")]
 
 
 def test_a_sentence_that_repeats_an_earlier_one_in_other_words_is_skipped():

@@ -238,3 +238,18 @@ def test_a_script_found_by_its_scene_setting_chunks_is_answered_from_its_body(se
     assert answer.grounded and cited and all("S24" in c.source for c in cited.values())
     assert all((c.section or "") not in SCENE for c in cited.values())
     assert all(c.quote in cited[c.chunk_id].text for c in answer.citations)
+
+
+def test_a_follow_up_that_only_names_an_aspect_stays_on_the_chat_topic(services):
+    """"그럼 기간은요?" after a question on claiming says too little on its own (기간 is in a hundred documents) to
+    outweigh its context: it is about the claim's time limit, not the grace period whose name holds 기간."""
+    from rag.answer import ask, search_turn
+
+    retriever = services.retriever
+    history = ["실비 청구는 어떻게 해요?"]
+    assert retriever.specificity("그럼 기간은요?") < 0.5 <= retriever.specificity("그럼 비갱신형은요?")
+    assert search_turn("그럼 기간은요?", history, retriever).hits[0].chunk.title == "보험금 청구"
+    answer = ask("그럼 기간은요?", retriever, services.generator, history=history)
+    assert answer.grounded and answer.citations[0].title == "보험금 청구"
+    # a follow-up that names its own topic still finds it first
+    assert search_turn("그럼 비갱신형은요?", ["갱신형 보험료는 나중에 오르나요?"], retriever).hits[0].chunk.title == "비갱신형"
