@@ -372,7 +372,7 @@ class ReferenceRewrites:
                                     f"\"rewrite\"}} ({exc.__class__.__name__}).") from exc
         self.label = f"reference rewrites {path.name}"
 
-    def rewrite(self, question: str, history: list[str]) -> str | None:
+    def rewrite(self, question: str, history: list[str], *, deadline: float | None = None) -> str | None:
         return self.table.get((history[-1].strip(), question.strip())) if history else None
 
 

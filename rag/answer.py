@@ -222,14 +222,16 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
 
     With a `condenser` (an LLM is configured) a chat turn is first rewritten to stand alone; the rewrite is searched
     and answered. A model that is down for the rewrite is not asked again for the answer: the offline rules search
-    the turn and the extractive answer is shown with the notice."""
+    the turn and the extractive answer is shown with the notice. The rewrite and the answer share one budget, the
+    model's timeout: a slow model keeps the partner waiting once, not twice."""
     started = time.perf_counter()
     question = validate_question(question)
     timings: dict[str, float] = {}
-    rewritten = reason = None
+    rewritten = reason = deadline = None
     if condenser is not None and history:
+        deadline = time.monotonic() + condenser.timeout
         try:
-            rewritten = condenser.rewrite(question, history)
+            rewritten = condenser.rewrite(question, history, deadline=deadline)
         except LLMUnavailableError:
             reason = "llm_unavailable"
         timings["condense"] = _ms(started)
@@ -253,7 +255,7 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     asked = rewritten or question  # what the writer answers: the turn as it stands alone, when the LLM rewrote it
     if reason is None:
         try:
-            for piece in generator.stream(asked, hits):
+            for piece in generator.stream(asked, hits, deadline=deadline):
                 pieces.append(piece)
                 yield piece
         except LLMUnavailableError:

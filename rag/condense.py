@@ -29,18 +29,24 @@ class Condenser:
         self.max_chars = max_chars
 
     @property
+    def timeout(self) -> float:
+        """Seconds the model may take for a turn, the rewrite and the answer together."""
+        return self.llm.timeout
+
+    @property
     def label(self) -> str:
         """Who rewrites, as eval runs record it: `openai:<model> condense@1.0`."""
         return f"{self.llm.name} {self.prompt.ref}"
 
-    def rewrite(self, question: str, history: list[str]) -> str | None:
+    def rewrite(self, question: str, history: list[str], *, deadline: float | None = None) -> str | None:
         """The turn as a question that stands alone, or None when there is no history or the model's text is not
-        one. Raises `LLMUnavailableError` when the model is down or too slow."""
+        one. Raises `LLMUnavailableError` when the model is down or too slow (`deadline`: see
+        `OpenAICompatibleLLM.stream`)."""
         previous = [q.strip() for q in history if q and q.strip()][-HISTORY_TURNS:]
         if not previous:
             return None
         messages = self.prompt.render(history=previous, question=question)
-        text = "".join(self.llm.stream(messages, prompt_version=self.prompt.ref))
+        text = "".join(self.llm.stream(messages, prompt_version=self.prompt.ref, deadline=deadline))
         rewritten = clean(text)
         if rewritten is None or len(rewritten) > min(self.max_chars, 3 * len(question) + 200):
             log.warning("condense: unusable rewrite %r of %r; the offline follow-up rules are used", text[:200],

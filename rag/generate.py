@@ -47,8 +47,9 @@ class Generator(Protocol):
     name: str
     prompt_version: str
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        """Pieces of the answer as they are produced."""
+    def stream(self, question: str, hits: list[Hit], *, deadline: float | None = None) -> Iterator[str]:
+        """Pieces of the answer as they are produced; a model must have answered by `deadline`
+        (`time.monotonic()`), when given."""
         ...
 
 
@@ -73,8 +74,8 @@ class ExtractiveGenerator:
         self.weights = weights or SentenceWeights()
         self._vectors = lru_cache(maxsize=4096)(self._embed)  # a chunk's sentences, by their exact texts
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        picked = self.pick(question, hits)
+    def stream(self, question: str, hits: list[Hit], *, deadline: float | None = None) -> Iterator[str]:
+        picked = self.pick(question, hits)  # no model: nothing to wait for
         for i, (n, sentence) in enumerate(picked):
             yield ("" if i == 0 else " ") + f"{sentence} [{n}]"
 
@@ -201,9 +202,9 @@ class LLMGenerator:
         self.name = llm.name
         self.prompt_version = self.prompt.ref
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
+    def stream(self, question: str, hits: list[Hit], *, deadline: float | None = None) -> Iterator[str]:
         messages = self.prompt.render(question=question, sources=numbered_sources(hits))
-        yield from self.llm.stream(messages, prompt_version=self.prompt_version)
+        yield from self.llm.stream(messages, prompt_version=self.prompt_version, deadline=deadline)
 
 
 def numbered_sources(hits: list[Hit]) -> list[dict]:

@@ -8,6 +8,7 @@ from rag.errors import ConfigError, PartnersError
 from rag.llm_cache import LLMCache, NullCache, cache_key
 
 log = logging.getLogger(__name__)
+MIN_CALL = 0.2  # seconds: less is not worth a request
 
 
 class LLMUnavailableError(PartnersError):
@@ -50,8 +51,12 @@ class OpenAICompatibleLLM:
                                   is_chat_model=True, max_retries=0, timeout=timeout / (retries + 1),
                                   temperature=0.1)
 
-    def stream(self, messages: list[dict[str, str]], *, prompt_version: str) -> Iterator[str]:
-        """Text pieces of the reply. Raises LLMUnavailableError on timeout, repeated failure or an open breaker."""
+    def stream(self, messages: list[dict[str, str]], *, prompt_version: str,
+               deadline: float | None = None) -> Iterator[str]:
+        """Text pieces of the reply. Raises LLMUnavailableError on timeout, repeated failure or an open breaker.
+
+        `deadline` (`time.monotonic()`): an earlier end than `timeout` from now, when this call shares one budget with
+        an earlier one (a chat turn's rewrite and its answer, `rag.answer.ask_stream`)."""
         import pybreaker
 
         key = cache_key(self.model, prompt_version, messages)
@@ -59,7 +64,9 @@ class OpenAICompatibleLLM:
         if cached is not None:
             yield cached
             return
-        deadline = time.monotonic() + self.timeout
+        deadline = min(time.monotonic() + self.timeout, deadline or float("inf"))
+        if deadline - time.monotonic() < MIN_CALL:
+            raise LLMUnavailableError(f"no time left of the {self.timeout:g} s this turn may wait for the model")
         try:
             first, rest = self.breaker.call(self._open, messages, deadline)
         except pybreaker.CircuitBreakerError as exc:
@@ -95,7 +102,9 @@ class OpenAICompatibleLLM:
                                 wait=wait_exponential(multiplier=0.2, max=2.0),
                                 retry=retry_if_exception(_transient), reraise=True):
             with attempt:
-                stream = self._client.stream_chat(chat)
+                # each attempt waits at most its share of the timeout, and never past the deadline
+                wait = min(self.timeout / (self.retries + 1), deadline - time.monotonic())
+                stream = self._client.stream_chat(chat, timeout=max(wait, MIN_CALL))
                 for response in stream:
                     if response.delta:
                         return response.delta, stream

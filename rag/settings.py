@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     llm: str = Field("extractive", description="`extractive` (offline) or `openai:<model>`.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: vLLM, Ollama /v1, OpenAI.")
     llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (any text for local servers).")
-    llm_timeout: float = Field(20.0, gt=0, description="Seconds before the extractive answer is shown instead.")
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds before the extractive answer is shown instead "
+                                                    "(a chat turn's rewrite and answer together).")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (exponential backoff) on connection errors and 5xx.")
     llm_cache: str = Field("sqlite", description="`sqlite`, `memory`, `off`, or a `redis://` URL.")
     llm_condense: bool = Field(True, description="With an LLM, rewrite a chat turn to stand alone before searching.")

@@ -41,7 +41,7 @@ class ScriptedGenerator:
         self.fail = fail
         self.calls: list[str] = []
 
-    def stream(self, question, hits):
+    def stream(self, question, hits, *, deadline=None):
         self.calls.append(question)
         if self.fail is not None:
             raise self.fail

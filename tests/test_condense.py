@@ -27,7 +27,7 @@ class Recorder:
         self.reply = reply
         self.calls: list[list[dict]] = []
 
-    def stream(self, messages, *, prompt_version):
+    def stream(self, messages, *, prompt_version, deadline=None):
         self.calls.append(messages)
         yield self.reply
 

@@ -263,6 +263,35 @@ def test_an_unusable_rewrite_leaves_the_turn_to_the_offline_rules(server, small_
     assert answer.citations[0].title == "비갱신형"
 
 
+def test_the_rewrite_and_the_answer_share_one_timeout(server, small_index):
+    """A model slow on both calls keeps the partner waiting about one timeout, not two: the answer gets what the
+    rewrite left of it, then the extractive answer is shown."""
+    rewrite = "종신보험을 중간에 해지하면 돌려받는 돈은 얼마인가요?"
+    server.script({"responder": condense_or(rewrite, "늦었지만 모델이 쓴 답이에요 [1]."), "delay": 1.2})
+    llm = make_llm(server, timeout=2.0, retries=0)
+    before = server.chat_requests
+    started = time.perf_counter()
+    answer = ask("중간에 깨면 얼마 받아요?", small_index.retriever, LLMGenerator(llm), history=WHOLE_LIFE,
+                 condenser=Condenser(llm), fallback=ExtractiveGenerator())
+    elapsed = time.perf_counter() - started
+    assert answer.rewritten == rewrite and answer.search_query == rewrite  # the rewrite came back in time
+    assert server.chat_requests == before + 2  # the answer was asked for, with the 0.8 s left
+    assert answer.fallback == "llm_unavailable" and answer.notice == MODEL_DOWN
+    assert answer.grounded and "[1]" in answer.answer and "모델이 쓴" not in answer.answer
+    assert elapsed < 2.0 + 0.7  # one timeout and the search, not 1.2 + 2.0
+    # alone, the same slow answer is in time
+    server.script({"text": "늦었지만 모델이 쓴 답이에요 [1].", "delay": 1.2})
+    alone = ask("해지환급금이 뭐예요?", small_index.retriever, LLMGenerator(make_llm(server, timeout=2.0, retries=0)))
+    assert alone.fallback is None and "모델이 쓴" in alone.answer
+
+
+def test_a_call_with_no_time_left_is_not_made(server):
+    before = server.chat_requests
+    with pytest.raises(LLMUnavailableError, match="no time left"):
+        list(make_llm(server).stream(MESSAGES, prompt_version="p@1", deadline=time.monotonic() + 0.05))
+    assert server.chat_requests == before
+
+
 def test_a_model_down_for_the_rewrite_is_not_asked_for_the_answer(server, small_index):
     server.script({"status": 500})
     before = server.chat_requests
