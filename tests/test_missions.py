@@ -175,6 +175,7 @@ def test_a_warning_about_leaving_history_out_and_a_figure_of_speech_are_not_obst
     ("홈쇼핑 상품이 갱신형이거나 진단비가 더 적을 수 있어요.", False),  # someone else's product, a maybe
     ("다른 데 견적이 갱신형인지부터 볼게요.", False),
     ("이 암보험은 10년 갱신형이라 처음 보험료가 낮아요.", True),  # what the partner sells
+    ("20년 만기 비갱신형이고, 이 설계엔 갱신형 특약은 넣지 않았어요.", False),  # what is not sold
 ])
 def test_only_a_product_the_partner_calls_renewable_needs_the_renewal_explanation(small_index, line, renewable):
     script = ("설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 암보험 설계안을 보여 드릴게요.\n"
@@ -182,6 +183,29 @@ def test_only_a_product_the_partner_calls_renewable_needs_the_renewal_explanatio
     result = small_index.conversation_mission.review(script, product="암")
     assert result.renewable is renewable
     assert ("missing_renewal_increase" in {f.code for f in result.findings}) is renewable
+
+
+def test_a_worked_example_of_cancelling_explains_the_surrender_loss(small_index):
+    """"해지하시면 낸 돈 684만 원 중 돌려받는 게 290만 원" explains the loss with the customer's numbers."""
+    script = ("설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 종신보험 설계안을 보여 드릴게요.\n"
+              "고객: 중간에 깨면요?\n설계사: {line}\n설계사: 괜찮으시면 청약서에 서명해 주세요.")
+    review = small_index.conversation_mission.review
+    worked = review(script.format(line="예시표로 5년 차에 해지하시면 낸 돈 684만 원 중 돌려받는 게 290만 원 정도예요."),
+                    product="종신")
+    assert "missing_surrender_loss" not in {f.code for f in worked.findings}
+    vague = review(script.format(line="예시표로 5년 차에 해지하시면 그때 돌려받는 금액이 나와 있어요."), product="종신")
+    assert "missing_surrender_loss" in {f.code for f in vague.findings}
+
+
+def test_a_sentence_of_a_few_letters_is_not_classified(small_index):
+    """"안 돼요." answers "음주 사고도 돼요?"; alone it reads like telling the customer not to do something."""
+    from rag.missions.conversation import MIN_SENTENCE
+
+    script = ("설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 운전자보험 설계안을 보여 드릴게요.\n"
+              "고객: 음주나 무면허 사고도 돼요?\n설계사: 안 돼요. 음주운전, 무면허운전, 사고 후 도주는 보장하지 않아요.")
+    assert len("안 돼요.") < MIN_SENTENCE
+    findings = small_index.conversation_mission.review(script, product="운전자").findings
+    assert [f.code for f in findings if f.kind == "prohibited"] == []
 
 
 def test_script_limits_and_parsing(small_index):

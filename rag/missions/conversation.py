@@ -31,7 +31,10 @@ PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
 ]
 
 
-RENEWABLE_SALE = re.compile(r"(?<!비)갱신형(?!인지|이거나|일 ?수|이든|일지|인가)")
+# "갱신형 특약은 넣지 않았어요" / "갱신형은 아니에요" says what is not sold
+MIN_SENTENCE = 8  # characters: shorter sentences are neither classified nor learned from
+RENEWABLE_SALE = re.compile(r"(?<!비)갱신형(?!인지|이거나|일 ?수|이든|일지|인가)"
+                            r"(?![^.?!\n]{0,12}(넣지 않|안 넣|없어|없습|아니에|아닙|아니고))")
 
 
 class Utterance(BaseModel):
@@ -298,7 +301,8 @@ class ConversationMission:
         classifier = get_classifier(self._model_script_lines()) if self._threshold else None
         if classifier is None:
             return []
-        sentences = [(u, s, start) for u in partner for s, start in _sentences(u.text)]
+        # a sentence of a few letters ("안 돼요.") carries no claim of its own
+        sentences = [(u, s, start) for u in partner for s, start in _sentences(u.text) if len(s) >= MIN_SENTENCE]
         rules = {r["code"]: r for r in self.rules["prohibited"] if r["code"] not in found}
         findings: dict[str, Finding] = {}
         for (u, sentence, start), probs in zip(sentences, classifier.predict([s for _, s, _ in sentences])):
@@ -320,7 +324,7 @@ class ConversationMission:
             docstore = self.retriever.index.docstore
             chunks = docstore.get_chunks(sorted(docstore.chunk_ids_where(["script"], None))).values()
             self._compliant = [s for c in chunks for line in _partner_lines(c.text)
-                               for s, _ in _sentences(line) if len(s) >= 8]
+                               for s, _ in _sentences(line) if len(s) >= MIN_SENTENCE]
         return self._compliant
 
     def _missing(self, partner_text: str, script: str, product: str, renewable: bool) -> list[Finding]:
