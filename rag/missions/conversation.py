@@ -31,8 +31,8 @@ PRODUCT_WORDS = [  # (pattern in the script, product); the first match wins
 ]
 
 
-# "갱신형 특약은 넣지 않았어요" / "갱신형은 아니에요" says what is not sold
 MIN_SENTENCE = 8  # characters: shorter sentences are neither classified nor learned from
+# "갱신형 특약은 넣지 않았어요" / "갱신형은 아니에요" says what is not sold
 RENEWABLE_SALE = re.compile(r"(?<!비)갱신형(?!인지|이거나|일 ?수|이든|일지|인가)"
                             r"(?![^.?!\n]{0,12}(넣지 않|안 넣|없어|없습|아니에|아닙|아니고))")
 
