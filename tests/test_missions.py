@@ -1,5 +1,7 @@
 """Term and conversation missions on a real small index (USE, Kiwi, Chroma); offline scorers."""
 
+import re
+
 import pytest
 
 from rag.errors import InputValidationError
@@ -353,3 +355,36 @@ def test_feedback_picks_the_particle_a_word_takes():
 
     assert [with_particle(w, "이", "가") for w in ("인사와 소속·이름 소개", "요약과 고객 결정 확인", "KICS")] == [
         "인사와 소속·이름 소개가", "요약과 고객 결정 확인이", "KICS이(가)"]
+
+
+RENEWAL_FACTS = """설계사: 안녕하세요, 한빛보험대리점 설계사 이정민입니다. 오늘은 치아보험 설계안을 보여 드릴게요.
+고객: 갱신형이라고 들었는데 어떻게 되는 거예요?
+설계사: 이 상품은 10년마다 갱신되는 갱신형이에요. 최대 갱신 나이는 설명서 첫 장에 있어요.
+고객: 특약도 그래요?
+설계사: 이 특약은 3년마다 갱신돼요."""
+
+
+def test_a_plain_renewal_fact_is_no_promise_that_the_premium_stays(small_index):
+    """Saying when a product renews denies no premium rise; saying the premium stays does, in words no pattern lists."""
+    result = small_index.conversation_mission.review(RENEWAL_FACTS, product="치아", renewable=True)
+    assert "renewal_no_increase" not in {f.code for f in result.findings}
+    denial = RENEWAL_FACTS + "\n고객: 그럼 나중에 부담이 커지나요?\n설계사: 갱신 때가 와도 통장에서 나가는 숫자는 지금이랑 똑같아요."
+    found = {f.code: f for f in small_index.conversation_mission.review(denial, product="치아", renewable=True).findings}
+    assert found["renewal_no_increase"].detector == "classifier"
+    assert "통장에서 나가는 숫자" in found["renewal_no_increase"].evidence.quote
+
+
+def test_what_a_classifier_finding_needs_is_in_every_example_of_its_code():
+    """`classifier_needs` must not drop a wording the classifier was taught to find."""
+    import yaml
+
+    from rag.missions.conversation import RULES_FILE
+    from rag.missions.statements import EXAMPLES_FILE
+
+    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))["prohibited"]
+    examples = yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    needs = {r["code"]: re.compile(r["classifier_needs"]) for r in rules if r.get("classifier_needs")}
+    assert "renewal_no_increase" in needs
+    for code, pattern in needs.items():
+        assert [s for s in examples[code]["violation"] if not pattern.search(s)] == []
+        assert any(not pattern.search(s) for s in examples[code]["allowed"])  # it does leave some plain facts out

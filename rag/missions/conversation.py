@@ -312,6 +312,8 @@ class ConversationMission:
                 continue
             if rule.get("unless") and re.search(rule["unless"], sentence):
                 continue
+            if rule.get("classifier_needs") and not re.search(rule["classifier_needs"], sentence):
+                continue  # on the topic, but without what the claim is about ("3년마다 갱신돼요" promises nothing)
             findings[code] = Finding(code=code, kind="prohibited", rule=rule["rule"], rule_title="",
                                      message=rule["message"], n=0, detector="classifier", confidence=round(p, 3),
                                      evidence=Evidence(quote=sentence, start=u.start + start,
