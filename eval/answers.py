@@ -13,6 +13,8 @@ from rag.cite import MARKER, claim_spans, sentence_spans, split_myth
 from rag.keyword import token_set
 
 DATASET = DATASET_DIR / "answers_judged.jsonl"
+# questions whose answer is a time or an amount ("실비 청구 몇 년 안에 해야 돼요?"), written blind in session 28
+WHEN_HOW_MUCH = DATASET_DIR / "answers_judged_when.jsonl"
 CLAIMS = DATASET_DIR / "term_claims.jsonl"
 
 
@@ -95,6 +97,10 @@ def summary_lines(result: dict) -> list[str]:
         f"{pct(result['any_direct'])}; mean grade {result['mean_grade']} (0-2)",
         f"answer sentences judged: {pct(result['judged'])} ({len(result['unjudged'])} unjudged: grade them before "
         "reading a change as real)",
+        *([f"when / how much ({result['when_how_much']['n']} questions, {result['when_how_much']['refused']} "
+           f"refused): first sentence answers directly {pct(result['when_how_much']['first_direct'])}, some sentence "
+           f"{pct(result['when_how_much']['any_direct'])}, mean grade {result['when_how_much']['mean_grade']}, "
+           f"{len(result['when_how_much']['unjudged'])} unjudged"] if result.get("when_how_much") else []),
         *([f"listed myths asked back ({result['myths']['n']} from term_claims, {result['myths']['answered']} "
            f"answered): the first sentence gives the myth's correction in {pct(result['myths']['first_corrects'])}"]
           if result.get("myths") else []),

@@ -258,8 +258,8 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         append_history(settings, result)
         return result, summary_lines(result)
     if what == "answers":
-        from eval.answers import evaluate_answers, evaluate_myths, load_judged, myth_corrections, myth_questions, \
-            summary_lines
+        from eval.answers import WHEN_HOW_MUCH, evaluate_answers, evaluate_myths, load_judged, myth_corrections, \
+            myth_questions, summary_lines
         from rag.answer import ask
         from rag.service import Services
 
@@ -272,8 +272,10 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
                 corrections.setdefault(chunk.title, []).extend(myth_corrections(chunk.text))
         result = {"dataset": "answers_judged", "generator": generator.prompt_version,
                   **evaluate_answers(answer, load_judged()),
+                  "when_how_much": evaluate_answers(answer, load_judged(WHEN_HOW_MUCH)),
                   "myths": evaluate_myths(answer, myth_questions(), corrections)}
-        append_history(settings, {k: v for k, v in result.items() if k != "unjudged"})
+        append_history(settings, {k: v for k, v in result.items() if k != "unjudged"}
+                       | {"when_how_much": {k: v for k, v in result["when_how_much"].items() if k != "unjudged"}})
         return result, summary_lines(result)
     if mode not in (*MODES, "all"):
         raise PartnersError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} or all.")

@@ -28,7 +28,7 @@ def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_ind
         body = sentence.split("] ", 1)[-1].strip()
         if body and not body.rstrip("]").isdigit():
             assert any(body in chunk_text(small_index, c.chunk_id) for c in answer.citations)
-    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.4"
+    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.5"
     # each number opens the very sentence it follows
     quotes = {c.n: c.quote for c in answer.citations}
     for claim in re.findall(r"(.+?) \[(\d+)\]\s*", answer.answer):

@@ -43,6 +43,22 @@ def test_a_sentence_that_leans_on_the_one_before_gives_way_to_one_that_stands_al
         "유예기간이 지나면 해지돼요?", [hit(caveat, "납입유예기간")]) == [(1, "다만 그 기간이 지나면 해지돼요.")]
 
 
+def test_a_when_or_how_much_question_leads_with_the_time_or_the_amount():
+    """"실비 청구 몇 년 안에 해야 돼요?" led with how to claim; the sentence with the deadline answers it."""
+    text = ("## 정의\n보험금 청구는 사고가 난 뒤 보험회사에 서류를 내고 보험금을 달라고 요청하는 절차예요.\n"
+            "## 기한\n청구권은 3년 동안 행사하지 않으면 소멸해요.")
+    question = "실비 청구 몇 년 안에 해야 돼요?"
+    cued = ExtractiveGenerator(max_sentences=1)
+    assert cued.pick(question, [hit(text, "보험금 청구", chunk_index=0)]) == [(1, "청구권은 3년 동안 행사하지 않으면 소멸해요.")]
+    # a question that asks no time gets the definition first
+    assert cued.pick("실비 청구가 뭐예요?", [hit(text, "보험금 청구", chunk_index=0)])[0][1].startswith("보험금 청구는")
+    # "뭐라고 해요?" asks for a name even when it says 비율; an amount does not answer it
+    named = ("## 정의\n사업비율은 보험료 가운데 회사 운영비로 쓴 몫의 비율이에요.\n"
+             "## 예시\n보험료 100원 중 20원을 운영비로 썼다면 20%예요.")
+    assert cued.pick("걷은 보험료 중 운영비로 쓴 비율을 뭐라고 해요? 얼마쯤이에요?", [hit(named, "사업비율", chunk_index=0)])[0][
+        1].startswith("사업비율은")
+
+
 def test_a_sentence_that_repeats_an_earlier_one_in_other_words_is_skipped():
     """Two term documents carry the same worked example; the answer says it once and moves on."""
     first = hit("3월 1일에 가입하시면 90일 면책기간이 지나고 5월 30일부터 암 보장이 시작돼요.", "암보험")

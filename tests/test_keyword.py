@@ -155,3 +155,28 @@ def test_a_two_letter_alias_does_not_match_across_words():
     assert m.match("수영 배우는데 호흡이 어려워요") == []  # 수영 + 배우는데 holds 영배 only across the space
     assert [c for c, _ in m.match("영배 가입했어요")] == ["c-영업배상"]
     assert [c for c, _ in m.match("4세대실비 보험료")] == ["c-실손"]  # inside one word it still counts
+
+
+def test_a_short_name_is_common_only_when_chunks_say_it_outside_longer_names():
+    """보험자 sits inside 피보험자 in many chunks; alone it is a term a question names (and must count)."""
+    from rag.titles import TitleMatcher
+    from rag.types import Chunk
+
+    class Docs:
+        docs = {"보험자": [], "피보험자": [], "보험료": []}
+        texts = ["피보험자가 다쳤어요.", "피보험자 동의가 필요해요.", "보험료를 내요.", "보험료가 올라요.",
+                 "피보험자의 나이", "보험료 납입", "피보험자 변경"] * 3 + ["보험자는 보험회사예요."]
+
+        def list_docs(self):
+            return [{"doc_id": d, "doc_type": "term", "title": d, "extra": "{}"} for d in self.docs]
+
+        def chunk_ids_of(self, doc_id):
+            return [f"c-{doc_id}"]
+
+        def iter_chunks(self):
+            return (Chunk(chunk_id=f"x{i}", doc_id="x", text=t, title="x", source="x") for i, t in
+                    enumerate(self.texts))
+
+    m = TitleMatcher.from_docstore(Docs())
+    assert m.is_common("보험료") and not m.is_common("보험자")
+    assert m.names_in("보험자가 보험 든 사람 아니에요?") == ["보험자"]
