@@ -250,6 +250,10 @@ def test_a_follow_up_that_only_names_an_aspect_stays_on_the_chat_topic(services)
     assert retriever.specificity("그럼 기간은요?") < 0.5 <= retriever.specificity("그럼 비갱신형은요?")
     assert search_turn("그럼 기간은요?", history, retriever).hits[0].chunk.title == "보험금 청구"
     answer = ask("그럼 기간은요?", retriever, services.generator, history=history)
-    assert answer.grounded and answer.citations[0].title == "보험금 청구"
+    assert answer.grounded and "보험금 청구" in {c.title for c in answer.citations}
+    # it asks how long: the claim's 3-year limit is said, not only what a claim is (extractive@1.5)
+    from eval.answers import answer_sentences
+
+    assert any("3년" in sentence for sentence in answer_sentences(answer.answer)[:2])
     # a follow-up that names its own topic still finds it first
     assert search_turn("그럼 비갱신형은요?", ["갱신형 보험료는 나중에 오르나요?"], retriever).hits[0].chunk.title == "비갱신형"
