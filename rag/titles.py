@@ -3,6 +3,7 @@
 import json
 import re
 from functools import lru_cache
+from typing import Sequence
 
 from rag.docstore import DocStore
 from rag.keyword import get_kiwi, token_set
@@ -54,7 +55,7 @@ class TitleMatcher:
             if i >= SAMPLE:
                 break
             texts.append(normalize(chunk.text))
-        common = {n for n in names if len(n) <= SHORT and texts and _share(n, texts) > COMMON}
+        common = {n for n in names if len(n) <= SHORT and texts and _share(n, texts) > COMMON}  # a cheap first cut
         # a name inside a longer one is not said: 보험자 fills 16 % of the chunks, but as itself (not 피보험자) 2 %
         common = {n for n in common if _share(n, texts, [m for m in names if n in m and m != n]) > COMMON}
         return cls(names, common)
@@ -122,7 +123,7 @@ class TitleMatcher:
         return kept
 
 
-def _share(name: str, texts: list[str], longer: list[str] = ()) -> float:
+def _share(name: str, texts: list[str], longer: Sequence[str] = ()) -> float:
     """Share of `texts` that say `name` outside the `longer` names that contain it."""
     longer = sorted(longer, key=len, reverse=True)
     said = 0
