@@ -15,6 +15,8 @@ from rag.keyword import token_set
 DATASET = DATASET_DIR / "answers_judged.jsonl"
 # questions whose answer is a time or an amount ("실비 청구 몇 년 안에 해야 돼요?"), written blind in session 28
 WHEN_HOW_MUCH = DATASET_DIR / "answers_judged_when.jsonl"
+# chat turns after a previous question (the follow-up sets' 240 turns), judged in that chat, session 29
+FOLLOW_UPS = DATASET_DIR / "answers_judged_followups.jsonl"
 CLAIMS = DATASET_DIR / "term_claims.jsonl"
 
 
@@ -28,15 +30,16 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def evaluate_answers(ask, rows: list[dict]) -> dict:
-    """`ask(question) -> Answer`. Shares of answered questions whose first sentence / any sentence answers directly,
-    the mean grade of judged answer sentences, and how many answer sentences were judged at all."""
+    """`ask(question, history) -> Answer`, history the chat's earlier questions ([] but for follow-ups). Shares of
+    answered questions whose first sentence / any sentence answers directly, the mean grade of judged answer
+    sentences, and how many answer sentences were judged at all."""
     firsts: list[bool] = []
     anys: list[bool] = []
     grades: list[int] = []
     sentences = refused = 0
     unjudged: list[dict] = []
     for row in rows:
-        answer = ask(row["question"])
+        answer = ask(row["question"], row.get("history", []))
         if not answer.grounded:
             refused += 1
             continue
@@ -91,16 +94,18 @@ def evaluate_myths(ask, rows: list[dict], corrections: dict[str, list[tuple[str,
 
 def summary_lines(result: dict) -> list[str]:
     pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    subsets = [(label, result[key]) for label, key in (("when / how much", "when_how_much"),
+                                                       ("chat follow-ups", "follow_ups")) if result.get(key)]
     return [
         f"answers_judged: {result['n']} questions, {result['refused']} refused ({result['generator']})",
         f"first sentence answers directly: {pct(result['first_direct'])}; some sentence does: "
         f"{pct(result['any_direct'])}; mean grade {result['mean_grade']} (0-2)",
         f"answer sentences judged: {pct(result['judged'])} ({len(result['unjudged'])} unjudged: grade them before "
         "reading a change as real)",
-        *([f"when / how much ({result['when_how_much']['n']} questions, {result['when_how_much']['refused']} "
-           f"refused): first sentence answers directly {pct(result['when_how_much']['first_direct'])}, some sentence "
-           f"{pct(result['when_how_much']['any_direct'])}, mean grade {result['when_how_much']['mean_grade']}, "
-           f"{len(result['when_how_much']['unjudged'])} unjudged"] if result.get("when_how_much") else []),
+        *[f"{label} ({r['n']} questions, {r['refused']} refused): first sentence answers directly "
+          f"{pct(r['first_direct'])}, some sentence {pct(r['any_direct'])}, mean grade {r['mean_grade']}, "
+          f"{len(r['unjudged'])} unjudged"
+          for label, r in subsets],
         *([f"listed myths asked back ({result['myths']['n']} from term_claims, {result['myths']['answered']} "
            f"answered): the first sentence gives the myth's correction in {pct(result['myths']['first_corrects'])}"]
           if result.get("myths") else []),

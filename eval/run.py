@@ -258,14 +258,15 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         append_history(settings, result)
         return result, summary_lines(result)
     if what == "answers":
-        from eval.answers import WHEN_HOW_MUCH, evaluate_answers, evaluate_myths, load_judged, myth_corrections, \
-            myth_questions, summary_lines
+        from eval.answers import FOLLOW_UPS, WHEN_HOW_MUCH, evaluate_answers, evaluate_myths, load_judged, \
+            myth_corrections, myth_questions, summary_lines
         from rag.answer import ask
         from rag.service import Services
 
         services = Services(settings)  # the extractive writer even with an LLM configured: judged text is verbatim
         generator = services.extractive
-        answer = lambda q: ask(q, services.retriever, generator, k=settings.top_k)  # noqa: E731
+        answer = lambda q, history=(): ask(q, services.retriever, generator, k=settings.top_k,  # noqa: E731
+                                           history=list(history))
         corrections: dict[str, list[tuple[str, str]]] = {}
         for chunk in services.retriever.index.docstore.iter_chunks():
             if chunk.doc_type == "term":
@@ -273,9 +274,11 @@ def run_eval(settings, *, what: str = "retrieval", dataset: str = "terms", quest
         result = {"dataset": "answers_judged", "generator": generator.prompt_version,
                   **evaluate_answers(answer, load_judged()),
                   "when_how_much": evaluate_answers(answer, load_judged(WHEN_HOW_MUCH)),
+                  "follow_ups": evaluate_answers(answer, load_judged(FOLLOW_UPS)),
                   "myths": evaluate_myths(answer, myth_questions(), corrections)}
         append_history(settings, {k: v for k, v in result.items() if k != "unjudged"}
-                       | {"when_how_much": {k: v for k, v in result["when_how_much"].items() if k != "unjudged"}})
+                       | {key: {k: v for k, v in result[key].items() if k != "unjudged"}
+                          for key in ("when_how_much", "follow_ups")})
         return result, summary_lines(result)
     if mode not in (*MODES, "all"):
         raise PartnersError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} or all.")

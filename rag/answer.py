@@ -168,6 +168,17 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
                                       own=alone, min_own_share=share)
 
 
+def leaned_on(question: str, query: str, history: list[str]) -> str:
+    """What a chat turn leans on, for the writer (`Generator.stream(context=…)`): the words its search borrowed
+    (`contextualize`, with the names it replaced), else the previous question. The extractive writer weighs them half
+    as much as the turn's own words: on the 240 judged chat turns (answers_judged_followups.jsonl) the first sentence
+    answers directly 41 -> 43 %, some sentence 67 -> 71 %, mean grade 1.15 -> 1.21; a turn on a new topic loses
+    nothing (BASELINE session 29)."""
+    if query != question and query.startswith(question):
+        return query[len(question):].strip()
+    return history[-1].strip() if history else ""
+
+
 def after_connective(question: str) -> str:
     """The turn without its leading 그리고 / 근데 / 아 참."""
     return CONNECTIVE.sub("", question.strip())
@@ -253,9 +264,10 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     pieces: list[str] = []
     used_generator = generator
     asked = rewritten or question  # what the writer answers: the turn as it stands alone, when the LLM rewrote it
+    context = "" if rewritten else leaned_on(question, query, history or [])
     if reason is None:
         try:
-            for piece in generator.stream(asked, hits, deadline=deadline):
+            for piece in generator.stream(asked, hits, deadline=deadline, context=context):
                 pieces.append(piece)
                 yield piece
         except LLMUnavailableError:
@@ -265,7 +277,7 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         reason = "no_valid_citation"
     if reason:
         used_generator = fallback or ExtractiveGenerator()
-        text, _ = check_citations("".join(used_generator.stream(asked, hits)), len(hits))
+        text, _ = check_citations("".join(used_generator.stream(asked, hits, context=context)), len(hits))
     timings["generate"] = _ms(t)
     answer, citations = cite_claims(text, hits)
     timings["total"] = _ms(started)

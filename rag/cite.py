@@ -145,7 +145,7 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
 
 
 LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,2}\])+")
-CLAIM_END = re.compile(r"(?<=[.?!…])\s+|\n+")
+CLAIM_END = re.compile(r"(?:(?<=[.?!…])|(?<=[.?!…][\"'”’)]))\s+|\n+")  # '… 있어요." [1]' ends a claim too
 
 
 def claim_spans(text: str) -> list[tuple[int, int]]:

@@ -31,7 +31,7 @@ class HashEmbedder:
 
 
 class ScriptedGenerator:
-    """A Generator that streams queued answers and records the questions it was asked."""
+    """A Generator that streams queued answers and records the questions it was asked and the context given."""
 
     name = "scripted"
     prompt_version = "scripted@1"
@@ -40,9 +40,11 @@ class ScriptedGenerator:
         self.answers = list(answers)
         self.fail = fail
         self.calls: list[str] = []
+        self.contexts: list[str] = []
 
-    def stream(self, question, hits, *, deadline=None):
+    def stream(self, question, hits, *, deadline=None, context=""):
         self.calls.append(question)
+        self.contexts.append(context)
         if self.fail is not None:
             raise self.fail
         text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]

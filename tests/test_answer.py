@@ -28,7 +28,7 @@ def test_insurance_question_gets_a_grounded_answer_with_checked_quotes(small_ind
         body = sentence.split("] ", 1)[-1].strip()
         if body and not body.rstrip("]").isdigit():
             assert any(body in chunk_text(small_index, c.chunk_id) for c in answer.citations)
-    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.5"
+    assert set(answer.timings_ms) == {"retrieve", "generate", "total"} and answer.prompt_version == "extractive@1.6"
     # each number opens the very sentence it follows
     quotes = {c.n: c.quote for c in answer.citations}
     for claim in re.findall(r"(.+?) \[(\d+)\]\s*", answer.answer):
@@ -117,6 +117,18 @@ def test_a_question_that_names_its_term_stands_alone_and_one_the_documents_miss_
     assert turn.hits[0].chunk.title == "청약철회" and set(turn.timings_ms) == {"own", "context", "total"}
     answer = ask("아직 취소돼요?", retriever, ExtractiveGenerator(), history=previous)
     assert answer.grounded and answer.citations[0].title == "청약철회" and answer.search_query == turn.query
+
+
+def test_the_writer_is_given_what_a_chat_turn_leans_on(small_index):
+    """The words a follow-up's search borrowed, with the name it replaced; for a turn searched alone, the previous
+    question; nothing outside a chat."""
+    retriever = small_index.retriever
+    writer = ScriptedGenerator("답 [1]")
+    ask("그럼 비갱신형은요?", retriever, writer, history=["갱신형은 왜 보험료가 올라요?"])
+    ask("근데 면책기간이 뭐예요?", retriever, writer, history=["어제 청약서에 서명한 고객이 마음이 바뀌었대요"])
+    ask("면책기간이 뭐예요?", retriever, writer)
+    assert writer.contexts == ["비갱신형은 왜 보험료가 올라요?", "어제 청약서에 서명한 고객이 마음이 바뀌었대요", ""]
+    assert writer.calls == ["그럼 비갱신형은요?", "근데 면책기간이 뭐예요?", "면책기간이 뭐예요?"]
 
 
 @pytest.mark.parametrize("question", ["오늘 점심 뭐 먹지?", "그럼 비트코인은요?", "근데 이번 주말 날씨는 어때요?"])

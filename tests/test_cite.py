@@ -50,6 +50,12 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before_them():
     assert claims == ["가입 초기에는 거의 없을 수 있다. [1]", "무해지환급형은 환급금이 없다. [2][1]", "끝."]
 
 
+def test_a_sentence_that_ends_in_a_closing_quote_is_a_claim_of_its_own():
+    text = '좋은 예: "5년 안에 요구하실 수 있어요." [1] 만약 설명을 못 들으셨다면 해지를 요구하실 수 있어요. [2]'
+    claims = [text[s:e] for s, e in claim_spans(text)]
+    assert claims == ['좋은 예: "5년 안에 요구하실 수 있어요." [1]', "만약 설명을 못 들으셨다면 해지를 요구하실 수 있어요. [2]"]
+
+
 def test_each_claim_cites_the_sentence_that_supports_it():
     """Two sentences from one chunk get two numbers, each quoting its own sentence; the same sentence cited twice
     keeps its number; a second source is numbered by first use."""

@@ -121,6 +121,21 @@ def test_with_an_embedder_the_sentence_closer_in_meaning_wins_and_vectors_are_re
     assert embedder.calls == [2]  # the chunk's two sentences were embedded once, for both questions
 
 
+def test_a_chat_turns_borrowed_words_count_half_toward_the_sentence_it_is_answered_with():
+    """"양로보험은요?" after a question on getting the premiums back is about that, for 양로보험: the previous
+    question's words weigh half of the turn's own (extractive@1.6), in the overlap and in the query vector."""
+    text = "양로보험은 생사혼합보험이다. 양로보험은 만기까지 살아 있으면 낸 보험료만큼 만기보험금으로 돌려받는다."
+    turn, previous = "양로보험은요?", "정기보험은 만기까지 살아 있으면 낸 보험료 돌려받아요?"
+    refund = "양로보험은 만기까지 살아 있으면 낸 보험료만큼 만기보험금으로 돌려받는다."
+    for embedder in (None, HashEmbedder()):
+        generator = ExtractiveGenerator(embedder, max_sentences=1)
+        assert generator.pick(turn, [hit(text, "양로보험")]) == [(1, "양로보험은 생사혼합보험이다.")]
+        assert generator.pick(turn, [hit(text, "양로보험")], context=previous) == [(1, refund)]
+        # weighed at 0 the context changes nothing
+        alone = ExtractiveGenerator(embedder, max_sentences=1, weights=SentenceWeights(context=0))
+        assert alone.pick(turn, [hit(text, "양로보험")], context=previous) == [(1, "양로보험은 생사혼합보험이다.")]
+
+
 def test_eval_answers_reads_answers_against_the_judged_sentences():
     rows = [
         {"id": "q1", "question": "가", "sentences": [{"text": "직답 문장이다.", "grade": 2},
@@ -130,7 +145,7 @@ def test_eval_answers_reads_answers_against_the_judged_sentences():
     ]
     texts = {"가": "배경 문장이다. [1] 직답 문장이다. [2]", "나": "직답 문장이다. [1] 새 문장이다. [1]"}
 
-    def ask(question: str) -> Answer:
+    def ask(question: str, history: list[str]) -> Answer:
         if question not in texts:
             return Answer(question=question, answer="", grounded=False, generator="extractive", prompt_version="x")
         return Answer(question=question, answer=texts[question], grounded=True, generator="extractive",

@@ -77,7 +77,7 @@ def test_llm_answer_is_cited_and_records_the_prompt_version(server, small_index)
     server.script({"text": "갱신형은 갱신할 때 나이와 위험률이 반영돼 보험료가 오를 수 있어요 [1]. 근거 없는 말 [8]."})
     answer = ask("갱신형 보험료는 왜 올라요?", small_index.retriever, LLMGenerator(make_llm(server)))
     assert answer.grounded and answer.fallback is None
-    assert answer.generator == "openai:test-model" and answer.prompt_version == "answer@1.0"
+    assert answer.generator == "openai:test-model" and answer.prompt_version == "answer@1.1"
     assert "[8]" not in answer.answer and answer.citations[0].title in ("갱신형", "비갱신형")
     prompt = server.requests[-1]["body"]["messages"][1]["content"]
     assert "[1] " in prompt and "질문: 갱신형 보험료는 왜 올라요?" in prompt
@@ -237,9 +237,20 @@ def test_a_chat_turn_is_rewritten_by_the_llm_and_the_rewrite_is_searched_and_ans
     condense, written = [r["body"]["messages"] for r in server.requests[before:]]
     assert WHOLE_LIFE[0] in condense[1]["content"] and "마지막 질문: 중간에 깨면 얼마 받아요?" in condense[1]["content"]
     assert answer.search_query == rewrite and rewrite in written[1]["content"]  # the writer answers the rewrite
+    assert "이전 질문" not in written[1]["content"]  # which already says what the turn leans on
     assert answer.question == "중간에 깨면 얼마 받아요?" and answer.grounded and answer.fallback is None
     assert answer.citations[0].title == "해지환급금" and "condense" in answer.timings_ms
     assert offline.search_query != rewrite  # the offline rules search something else
+
+
+def test_with_condensing_off_the_model_sees_the_previous_question_a_turn_leans_on(server, small_index):
+    server.script({"text": "해지하면 해지환급금을 받는데 초기에는 적을 수 있어요 [1]."})
+    answer = ask("중간에 깨면 얼마 받아요?", small_index.retriever, LLMGenerator(make_llm(server)), history=WHOLE_LIFE)
+    prompt = server.requests[-1]["body"]["messages"][1]["content"]
+    assert f"이전 질문(이번 질문이 이어받는 맥락): {WHOLE_LIFE[0]}" in prompt and "질문: 중간에 깨면 얼마 받아요?" in prompt
+    assert answer.grounded and answer.prompt_version == "answer@1.1"
+    ask("갱신형 보험료는 왜 올라요?", small_index.retriever, LLMGenerator(make_llm(server)))
+    assert "이전 질문" not in server.requests[-1]["body"]["messages"][1]["content"]
 
 
 def test_an_off_domain_turn_the_llm_leaves_as_it_is_is_refused_without_asking_it_again(server, small_index):
