@@ -192,6 +192,19 @@ def test_highlight_and_excerpt_escape_and_mark_the_quote():
     assert "<mark>" not in excerpt(text, "없는 인용") and "<b>" not in excerpt(text, "없는 인용")
 
 
+def test_an_excerpt_starts_and_stops_at_a_word():
+    """The preview once read "…0-2. 감액기간에는 …" for a line starting "G10-2." (seen in a screenshot)."""
+    text = "앞부분의 긴 설명이 여기 있어요. " * 5 + "\nG10-2. 감액기간에는 일부만 지급됨을 설명한다\n" \
+        + "많은 암보험은 1년 안에 진단되면 50%만 지급한다. 감액 비율과 기간은 상품마다 다르므로 설명서의 수치로 안내한다."
+    quote = "많은 암보험은 1년 안에 진단되면 50%만 지급한다."
+    words = set(text.split())
+    for width in range(10, 60):
+        shown = html.unescape(re.sub(r"</?mark>", "", excerpt(text, quote, width=width)))
+        assert quote in shown
+        first, last = shown.removeprefix("…").split()[0], shown.removesuffix("…").split()[-1]
+        assert first in words and last in words, (width, first, last)
+        assert len(shown) <= len(quote) + 2 * width + 2  # never more context than asked for
+
 def test_a_chunk_with_a_script_tag_renders_escaped_in_the_panel():
     chunk = Chunk(chunk_id="c1", doc_id="d", title="<b>악성</b> 문서", source="uploads/x.md",
                   text="앞 문장. <script>alert(1)</script> 원금은 보장되지 않아요. 뒤 문장.")

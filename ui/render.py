@@ -52,13 +52,35 @@ def highlight(text: str, *quotes: str) -> str:
 
 
 def excerpt(text: str, quote: str, width: int = CONTEXT_CHARS) -> str:
-    """The quote highlighted with a little context either side (the panel entry's preview)."""
+    """The quote highlighted with a little context either side (the panel entry's preview). The context starts at a
+    line or a word and stops at one: "G10-2. 감액기간…" is not shown as "…0-2. 감액기간…"."""
     at = text.find(quote) if quote else -1
     if at < 0:
-        return headings(esc(text[: 2 * width]) + ("…" if len(text) > 2 * width else ""))
-    start, end = max(0, at - width), min(len(text), at + len(quote) + width)
+        end = _word_end(text, 0, 2 * width)
+        return headings(esc(text[:end]) + ("…" if end < len(text) else ""))
+    start, end = max(0, at - width), _word_end(text, at + len(quote), at + len(quote) + width)
+    if start and not text[start - 1].isspace():
+        start = _word_start(text, start, at)
+    while start < at and text[start].isspace():
+        start += 1
     return headings(("…" if start else "") + esc(text[start:at]) + f"<mark>{esc(quote)}</mark>"
                     + esc(text[at + len(quote):end]) + ("…" if end < len(text) else ""))
+
+
+def _word_start(text: str, start: int, high: int) -> int:
+    """`start`, moved on to the next line (if it begins in the first half of the way to `high`) or word."""
+    line, space = text.find("\n", start, high), text.find(" ", start, high)
+    cut = line if 0 <= line < start + (high - start) // 2 else space
+    return cut + 1 if cut >= 0 else start
+
+
+def _word_end(text: str, low: int, end: int) -> int:
+    """`end`, moved back to the last line break (if it ends the second half of the way from `low`) or space."""
+    if end >= len(text) or text[end].isspace():
+        return min(end, len(text))
+    line, space = text.rfind("\n", low, end), text.rfind(" ", low, end)
+    cut = line if line > low + (end - low) // 2 else space
+    return cut if cut > low else end
 
 
 def meta_line(c: Citation) -> str:
