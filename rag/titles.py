@@ -13,6 +13,7 @@ SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts
 COMMON = 0.10  # "many": this share of the sampled chunks
 SAMPLE = 2000
 NEGATING = "비무저미불"  # 비급여 / 급여, 비갱신형 / 갱신형, 무배당 / 배당: a prefix that makes the opposite term
+MISSPELT = 3  # names this long are found misspelt in one syllable ("보험게약", "뇌졸증"); shorter ones are other words
 
 
 # words that ask how to be told about a name rather than about something else: "감액기간 쉽게 설명해 주세요", "고객이
@@ -22,6 +23,7 @@ REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의�
                           "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 자세히 자세하다 간단히 간단하다 "
                           "궁금하다 한마디 쉽게 초보자 풀다 "
                           "하다 있다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
+PLACEHOLDER = "용어"  # a request word that stands for the name when the rest of a query is read
 
 
 def normalize(text: str) -> str:
@@ -32,9 +34,19 @@ def normalize(text: str) -> str:
 class TitleMatcher:
     """Finds titles and aliases inside a query; a name inside a longer matched name (갱신형 in 비갱신형) does not count."""
 
-    def __init__(self, names: dict[str, list[str]], common: set[str] = frozenset()) -> None:
+    def __init__(self, names: dict[str, list[str]], common: set[str] = frozenset(), text: str = "") -> None:
         self._names = {n: ids for n, ids in names.items() if len(n) >= 2}
         self._common = common
+        self._text = text  # the normalized chunk texts: a spelling they use is a word, not a slip
+        self._misspelt: dict[str, list[str]] = {}  # each name with one syllable blanked ("보험?약") -> the names
+        self._prefixes: dict[int, set[str]] = {}  # name length -> the names' beginnings ("", "보", "보험", "보험계")
+        for name in self._names:
+            if len(name) >= MISSPELT:
+                self._prefixes.setdefault(len(name), set()).update(name[:i] for i in range(len(name)))
+                for i, ch in enumerate(name):
+                    if _is_syllable(ch):
+                        self._misspelt.setdefault(name[:i] + "?" + name[i + 1:], []).append(name)
+        self._spans_of: dict[tuple[str, bool], list[tuple[int, int, str]]] = {}  # a search asks several times
 
     @classmethod
     def from_docstore(cls, docstore: DocStore) -> "TitleMatcher":
@@ -58,7 +70,7 @@ class TitleMatcher:
         common = {n for n in names if len(n) <= SHORT and texts and _share(n, texts) > COMMON}  # a cheap first cut
         # a name inside a longer one is not said: 보험자 fills 16 % of the chunks, but as itself (not 피보험자) 2 %
         common = {n for n in common if _share(n, texts, [m for m in names if n in m and m != n]) > COMMON}
-        return cls(names, common)
+        return cls(names, common, "\n".join(texts))
 
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
@@ -69,8 +81,11 @@ class TitleMatcher:
         spans = self._spans(query)
         if len(spans) != 1:
             return False
-        parts = token_set(spans[0][2])
-        return all(t in REQUEST_WORDS for t in token_set(query) - parts if not any(p in t for p in parts))
+        start, end, name = spans[0]
+        # the name read as a plain noun: what Kiwi makes of a misspelt one ("보험게약": 약) is no request word
+        rest = _replace_span(query, start, end, PLACEHOLDER)
+        parts = token_set(name) | {PLACEHOLDER}
+        return all(t in REQUEST_WORDS for t in token_set(rest) - parts if not any(p in t for p in parts))
 
     def is_common(self, name: str) -> bool:
         """A short name that many chunks contain (보험료, 보험사): a word of any question more than its topic."""
@@ -97,6 +112,15 @@ class TitleMatcher:
 
     def _spans(self, query: str, keep_common: bool = False) -> list[tuple[int, int, str]]:
         """(start, end, name) of the names in normalize(query), longest first, none inside a longer one."""
+        spans = self._spans_of.get((query, keep_common))
+        if spans is None:
+            spans = self._find_spans(query, keep_common)
+            if len(self._spans_of) >= 4096:
+                self._spans_of.clear()
+            self._spans_of[(query, keep_common)] = spans
+        return list(spans)
+
+    def _find_spans(self, query: str, keep_common: bool) -> list[tuple[int, int, str]]:
         q, bounds = normalize(query), _bounds(query)
         ends: set[int] | None = None
         spans = []
@@ -112,6 +136,7 @@ class TitleMatcher:
                 if not across or (len(name) > 2 and end in ends):
                     spans.append((start, end, name))
                 start = q.find(name, start + 1)
+        spans += self._misspelt_spans(query, q, bounds, spans)
         spans.sort(key=lambda s: s[1] - s[0], reverse=True)
         kept: list[tuple[int, int, str]] = []
         for start, end, name in spans:
@@ -121,6 +146,46 @@ class TitleMatcher:
                 continue
             kept.append((start, end, name))
         return kept
+
+    def _misspelt_spans(self, query: str, q: str, bounds: set[int],
+                        exact: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """(start, end, name) where normalize(query) `q` says a name with one letter (jamo) of one syllable wrong:
+        "보험게약" is 보험계약, "뇌졸증" 뇌졸중. Only a spelling the documents never use counts, and only when the
+        wrong syllable is not inside a word they use (계약해제 is not 계약해지 misspelt: the documents say 해제); not
+        where a name is said exactly, and across words only where an exact name could be."""
+        found = []
+        for length, prefixes in self._prefixes.items():
+            for start in range(len(q) - length + 1):
+                end = start + length
+                said = q[start:end]
+                for i in range(length):
+                    if said[:i] not in prefixes:  # no name begins so: nor with a slip further on
+                        break
+                    for name in self._misspelt.get(said[:i] + "?" + said[i + 1:], ()):
+                        if (_jamo_distance(said[i], name[i]) == 1 and said not in self._text
+                                and not any(a <= start and end <= b for a, b, _ in exact)
+                                and not (any(start < b < end for b in bounds) and end not in _morpheme_ends(query))
+                                and not self._known_word_at(query, start + i)):
+                            found.append((start, end, name))
+        return found
+
+    def _known_word_at(self, query: str, at: int) -> bool:
+        """The Kiwi morpheme at offset `at` of normalize(query) is a word of two syllables or more that the documents
+        use."""
+        return any(a <= at < b and len(form) >= 2 and form in self._text for a, b, form in _morphemes(query))
+
+
+def _is_syllable(ch: str) -> bool:
+    return "가" <= ch <= "힣"
+
+
+def _jamo_distance(a: str, b: str) -> int:
+    """How many of two Hangul syllables' letters differ (initial, medial, final): 게 / 계 1, 칙 / 책 2; 3 for a
+    character that is not a syllable."""
+    if not (_is_syllable(a) and _is_syllable(b)):
+        return 3
+    x, y = ord(a) - 0xAC00, ord(b) - 0xAC00
+    return (x // 588 != y // 588) + (x // 28 % 21 != y // 28 % 21) + (x % 28 != y % 28)
 
 
 def _share(name: str, texts: list[str], longer: Sequence[str] = ()) -> float:
@@ -143,12 +208,25 @@ def _bounds(query: str) -> set[int]:
     return bounds
 
 
+def _replace_span(query: str, start: int, end: int, name: str) -> str:
+    """`query` with the characters at [start, end) of normalize(query) replaced by `name`."""
+    where = [i for i, ch in enumerate(query) for _ in normalize(ch)]  # each normalized character's place in query
+    return query[:where[start]] + name + query[where[end - 1] + 1:]
+
+
 @lru_cache(maxsize=4096)
 def _morpheme_ends(query: str) -> frozenset[int]:
     """Offsets in normalize(query) where a Kiwi morpheme ends."""
+    return frozenset(end for _, end, _ in _morphemes(query))
+
+
+@lru_cache(maxsize=4096)
+def _morphemes(query: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, normalized form) of each Kiwi morpheme of `query`, offsets in normalize(query)."""
     offsets, n = [], 0
     for ch in query:
         offsets.append(n)
         n += len(normalize(ch))
     offsets.append(n)
-    return frozenset(offsets[min(tok.start + tok.len, len(query))] for tok in get_kiwi().tokenize(query))
+    return tuple((offsets[min(tok.start, len(query))], offsets[min(tok.start + tok.len, len(query))],
+                  normalize(tok.form)) for tok in get_kiwi().tokenize(query))

@@ -133,6 +133,26 @@ def test_a_name_asked_about_with_request_words_only_is_asked_alone():
         assert not m.asked_alone(query), query
 
 
+def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_spelling():
+    from rag.titles import TitleMatcher, normalize
+
+    names = {"보험계약": ["c-계약"], "해지환급금": ["c-환급"], "계약해지": ["c-해지"], "해지": ["c-해지만"],
+             "고령자보호": ["c-고령"], "뇌졸중": ["c-뇌"], "뇌졸중진단비": ["c-뇌"]}
+    m = TitleMatcher(names, text=normalize("계약을 해제하면 처음부터 없던 일이 된다. 해지하면 앞으로만 끝난다."))
+    assert m.names_in("보험게약이 뭐예요?") == ["보험계약"]  # ㅔ for ㅖ
+    assert [c for c, _ in m.match("헤지환급금 얼마나 돼요?")] == ["c-환급"]
+    assert m.names_in("고렁자 보호가 뭐예요?") == ["고령자보호"]  # across words, as the exact name would be
+    assert m.names_in("뇌졸증 진단비 얼마예요?") == ["뇌졸중진단비"]  # the longest name still wins
+    assert m.names_in("계약해제하면요?") == []  # the documents say 해제: a word of its own, not 해지 misspelt
+    assert m.names_in("헤지하면요?") == []  # a two-syllable name is never guessed
+    assert m.names_in("보헙게약이 뭐예요?") == []  # two syllables off
+    assert m.names_in("보험개약") == ["보험계약"] and m.names_in("보험객약") == []  # one letter off, not two
+    assert TitleMatcher(names, text=normalize("흔한 오타인 보험게약")).names_in("보험게약") == []  # a spelling in use
+    assert m.names_in("해지환급금") == ["해지환급금"]  # exact names as before
+    assert m.asked_alone("고객이 보험게약 물어보면 어떻게 설명해요?")  # what Kiwi makes of the slip asks nothing
+    assert not m.asked_alone("보험게약 해지하면 얼마 받아요?")
+
+
 def test_a_document_named_by_an_opposite_is_demoted_not_dropped():
     from rag.retrieve import demote_opposites
     from rag.types import Chunk, Hit

@@ -52,6 +52,19 @@ def test_a_term_name_or_alias_finds_its_document_first(shipped, query, title):
     assert retriever.search(query, k=1, mode="hybrid").hits[0].chunk.title == title
 
 
+@pytest.mark.parametrize("query,title", [
+    ("고객이 헤지환급금 물어보면 어떻게 설명해요?", "해지환급금"),  # ㅔ for ㅐ
+    ("에정이율이 뭐야?", "예정이율"),  # ㅔ for ㅖ
+    ("먼책기간 개념 좀 알려주세요", "면책기간"),  # ㅓ for ㅕ
+    ("보험게약이 뭔지 고객한테 한 줄로 쉽게 설명하려면요?", "보험계약"),  # the slip is an alias: asked alone as well
+    ("고렁자 보호에 대해 자세히 알고 싶어요.", "고령자 보호"),  # across words
+])
+def test_a_term_name_misspelt_in_one_letter_finds_its_document_and_is_answered(shipped, query, title):
+    _, _, retriever = shipped
+    found = retriever.search(query, k=1, mode="hybrid")
+    assert found.hits[0].chunk.title == title and found.grounding.grounded
+
+
 @pytest.mark.parametrize("query,term,opposite", [
     ("갱신형이 나중에 비싸지냐고 물으면 어떻게 답해요?", "갱신형", "비갱신형"),
     ("갱신형 단점 설명", "갱신형", "비갱신형"),
