@@ -13,7 +13,7 @@ SHORT = 3  # a short name that many chunks contain (보험료, 보험금) counts
 COMMON = 0.10  # "many": this share of the sampled chunks
 SAMPLE = 2000
 NEGATING = "비무저미불"  # 비급여 / 급여, 비갱신형 / 갱신형, 무배당 / 배당: a prefix that makes the opposite term
-MISSPELT = 3  # names this long are found misspelt in one syllable ("보험게약", "뇌졸증"); shorter ones are other words
+MISSPELT = 3  # names of this many letters or more are found misspelt ("보험게약", "뇌졸증"); shorter ones are other words
 
 
 # words that ask how to be told about a name rather than about something else: "감액기간 쉽게 설명해 주세요", "고객이
@@ -180,7 +180,7 @@ def _is_syllable(ch: str) -> bool:
 
 
 def _jamo_distance(a: str, b: str) -> int:
-    """How many of two Hangul syllables' letters differ (initial, medial, final): 게 / 계 1, 칙 / 책 2; 3 for a
+    """How many of two Hangul syllables' letters differ (initial, medial, final): 게 / 계 1, 객 / 계 2; 3 for a
     character that is not a syllable."""
     if not (_is_syllable(a) and _is_syllable(b)):
         return 3

@@ -70,7 +70,7 @@ def excerpt(text: str, quote: str, width: int = CONTEXT_CHARS) -> str:
 def _word_start(text: str, start: int, high: int) -> int:
     """`start`, moved on to the next line (if it begins in the first half of the way to `high`) or word."""
     line, space = text.find("\n", start, high), text.find(" ", start, high)
-    cut = line if 0 <= line < start + (high - start) // 2 else space
+    cut = line if 0 <= line < start + (high - start) // 2 or space < 0 else space
     return cut + 1 if cut >= 0 else start
 
 
