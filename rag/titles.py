@@ -34,10 +34,12 @@ def normalize(text: str) -> str:
 class TitleMatcher:
     """Finds titles and aliases inside a query; a name inside a longer matched name (갱신형 in 비갱신형) does not count."""
 
-    def __init__(self, names: dict[str, list[str]], common: set[str] = frozenset(), text: str = "") -> None:
+    def __init__(self, names: dict[str, list[str]], common: set[str] = frozenset(), text: str = "",
+                 spaced: dict[str, set[int]] | None = None) -> None:
         self._names = {n: ids for n, ids in names.items() if len(n) >= 2}
         self._common = common
         self._text = text  # the normalized chunk texts: a spelling they use is a word, not a slip
+        self._spaced = spaced or {}  # a name written in words ("고령자 보호") -> where its later words start (3)
         self._misspelt: dict[str, list[str]] = {}  # each name with one syllable blanked ("보험?약") -> the names
         self._prefixes: dict[int, set[str]] = {}  # name length -> the names' beginnings ("", "보", "보험", "보험계")
         for name in self._names:
@@ -51,6 +53,7 @@ class TitleMatcher:
     @classmethod
     def from_docstore(cls, docstore: DocStore) -> "TitleMatcher":
         names: dict[str, list[str]] = {}
+        spaced: dict[str, set[int]] = {}
         for doc in docstore.list_docs():
             if doc["doc_type"] not in NAMED_TYPES:
                 continue
@@ -58,6 +61,9 @@ class TitleMatcher:
             if not chunk_ids:
                 continue
             aliases = json.loads(doc.get("extra") or "{}").get("aliases", [])
+            for written in [doc["title"], *aliases]:
+                if len(written.split()) > 1:
+                    spaced.setdefault(normalize(written), set()).update(_bounds(written) - {0})
             for name in {normalize(n) for n in [doc["title"], *aliases]}:
                 ids = names.setdefault(name, [])
                 if chunk_ids[0] not in ids:
@@ -70,7 +76,7 @@ class TitleMatcher:
         common = {n for n in names if len(n) <= SHORT and texts and _share(n, texts) > COMMON}  # a cheap first cut
         # a name inside a longer one is not said: 보험자 fills 16 % of the chunks, but as itself (not 피보험자) 2 %
         common = {n for n in common if _share(n, texts, [m for m in names if n in m and m != n]) > COMMON}
-        return cls(names, common, "\n".join(texts))
+        return cls(names, common, "\n".join(texts), spaced)
 
     def names_in(self, query: str) -> list[str]:
         """The (normalized) names a query mentions, longest match wins, common short names included."""
@@ -152,7 +158,7 @@ class TitleMatcher:
         """(start, end, name) where normalize(query) `q` says a name with one letter (jamo) of one syllable wrong:
         "보험게약" is 보험계약, "뇌졸증" 뇌졸중. Only a spelling the documents never use counts, and only when the
         wrong syllable is not inside a word they use (계약해제 is not 계약해지 misspelt: the documents say 해제); not
-        where a name is said exactly, and across words only where an exact name could be."""
+        where a name is said exactly, and across words only where the name itself is written in words."""
         found = []
         for length, prefixes in self._prefixes.items():
             for start in range(len(q) - length + 1):
@@ -163,16 +169,19 @@ class TitleMatcher:
                         break
                     for name in self._misspelt.get(said[:i] + "?" + said[i + 1:], ()):
                         if (_jamo_distance(said[i], name[i]) == 1 and said not in self._text
+                                and _word_at(q, bounds, start + i) not in self._text
                                 and not any(a <= start and end <= b for a, b, _ in exact)
-                                and not (any(start < b < end for b in bounds) and end not in _morpheme_ends(query))
+                                and {b - start for b in bounds if start < b < end} <= self._spaced.get(name, set())
                                 and not self._known_word_at(query, start + i)):
                             found.append((start, end, name))
         return found
 
     def _known_word_at(self, query: str, at: int) -> bool:
-        """The Kiwi morpheme at offset `at` of normalize(query) is a word of two syllables or more that the documents
-        use."""
-        return any(a <= at < b and len(form) >= 2 and form in self._text for a, b, form in _morphemes(query))
+        """The Kiwi morphemes at offset `at` of normalize(query) are a particle or an ending ("대위권이" is not 대위권리
+        misspelt; "게" read as 것 + 이 is a slip), or one is a word of two syllables or more the documents use."""
+        here = [(form, tag) for a, b, form, tag in _morphemes(query) if a <= at < b]
+        return bool(here) and all(tag.startswith(("J", "E", "VCP")) for _, tag in here) or any(
+            len(form) >= 2 and form in self._text for form, _ in here)
 
 
 def _is_syllable(ch: str) -> bool:
@@ -208,6 +217,13 @@ def _bounds(query: str) -> set[int]:
     return bounds
 
 
+def _word_at(q: str, bounds: set[int], at: int) -> str:
+    """The word of normalize(query) `q` that holds offset `at` (`bounds`: where words start)."""
+    start = max(b for b in bounds | {0} if b <= at)
+    end = min([b for b in bounds if b > at] + [len(q)])
+    return q[start:end]
+
+
 def _replace_span(query: str, start: int, end: int, name: str) -> str:
     """`query` with the characters at [start, end) of normalize(query) replaced by `name`."""
     where = [i for i, ch in enumerate(query) for _ in normalize(ch)]  # each normalized character's place in query
@@ -217,16 +233,16 @@ def _replace_span(query: str, start: int, end: int, name: str) -> str:
 @lru_cache(maxsize=4096)
 def _morpheme_ends(query: str) -> frozenset[int]:
     """Offsets in normalize(query) where a Kiwi morpheme ends."""
-    return frozenset(end for _, end, _ in _morphemes(query))
+    return frozenset(end for _, end, _, _ in _morphemes(query))
 
 
 @lru_cache(maxsize=4096)
-def _morphemes(query: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, normalized form) of each Kiwi morpheme of `query`, offsets in normalize(query)."""
+def _morphemes(query: str) -> tuple[tuple[int, int, str, str], ...]:
+    """(start, end, normalized form, tag) of each Kiwi morpheme of `query`, offsets in normalize(query)."""
     offsets, n = [], 0
     for ch in query:
         offsets.append(n)
         n += len(normalize(ch))
     offsets.append(n)
     return tuple((offsets[min(tok.start, len(query))], offsets[min(tok.start + tok.len, len(query))],
-                  normalize(tok.form)) for tok in get_kiwi().tokenize(query))
+                  normalize(tok.form), tok.tag) for tok in get_kiwi().tokenize(query))

@@ -138,12 +138,15 @@ def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_sp
 
     names = {"보험계약": ["c-계약"], "해지환급금": ["c-환급"], "계약해지": ["c-해지"], "해지": ["c-해지만"],
              "고령자보호": ["c-고령"], "뇌졸중": ["c-뇌"], "뇌졸중진단비": ["c-뇌"]}
-    m = TitleMatcher(names, text=normalize("계약을 해제하면 처음부터 없던 일이 된다. 해지하면 앞으로만 끝난다."))
+    m = TitleMatcher(names, text=normalize("계약을 해제하면 처음부터 없던 일이 된다. 해지하면 앞으로만 끝난다."),
+                     spaced={"고령자보호": {3}, "뇌졸중진단비": {3}})  # written "고령자 보호", "뇌졸중 진단비"
     assert m.names_in("보험게약이 뭐예요?") == ["보험계약"]  # ㅔ for ㅖ
     assert [c for c, _ in m.match("헤지환급금 얼마나 돼요?")] == ["c-환급"]
-    assert m.names_in("고렁자 보호가 뭐예요?") == ["고령자보호"]  # across words, as the exact name would be
+    assert m.names_in("고렁자 보호가 뭐예요?") == ["고령자보호"]  # across words where the name has its space
+    assert m.names_in("고렁 자보호") == [] and m.names_in("보험 게약") == []  # not where it has none
     assert m.names_in("뇌졸증 진단비 얼마예요?") == ["뇌졸중진단비"]  # the longest name still wins
     assert m.names_in("계약해제하면요?") == []  # the documents say 해제: a word of its own, not 해지 misspelt
+    assert TitleMatcher({"대위권리": ["c-대위"]}).names_in("대위권이 뭔지") == []  # a particle, not a slip
     assert m.names_in("헤지하면요?") == []  # a two-syllable name is never guessed
     assert m.names_in("보헙게약이 뭐예요?") == []  # two syllables off
     assert m.names_in("보험개약") == ["보험계약"] and m.names_in("보험객약") == []  # one letter off, not two
