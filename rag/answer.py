@@ -56,10 +56,12 @@ class Answer(BaseModel):
     suggestions: list[str] = Field(default_factory=list)  # related terms to try after a refusal
     search_query: str = ""  # what was retrieved with (differs from `question` for a follow-up)
     rewritten: str | None = None  # the chat turn as the LLM rewrote it to stand alone (`rag.condense`)
+    respelled: dict[str, str] = Field(default_factory=dict)  # names said one letter wrong: as written -> as meant
 
     def to_json(self) -> dict:
         same = {"search_query"} if self.search_query == self.question else set()
-        return self.model_dump(exclude=same | ({"rewritten"} if self.rewritten is None else set()))
+        return self.model_dump(exclude=same | ({"rewritten"} if self.rewritten is None else set())
+                               | ({"respelled"} if not self.respelled else set()))
 
 
 def validate_question(question: str) -> str:
@@ -234,7 +236,10 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     the turn and the extractive answer is shown with the notice. The rewrite and the answer share one budget, the
     model's timeout: a slow model keeps the partner waiting once, not twice."""
     started = time.perf_counter()
-    question = validate_question(question)
+    typed = validate_question(question)
+    # a name said one letter wrong ("헤지환급금") is read as meant by the search, the rewrite and the writer alike
+    question, respelled = retriever.titles.respell(typed)
+    history = [retriever.titles.respell(turn)[0] for turn in history or []]
     timings: dict[str, float] = {}
     rewritten = reason = deadline = None
     if condenser is not None and history:
@@ -252,9 +257,9 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         timings["generate"] = 0.0
         timings["total"] = _ms(started)
         near = result.grounding is not None and result.grounding.score >= retriever.ground_threshold - SUGGEST_MARGIN
-        yield Answer(question=question, answer=REFUSAL, grounded=False, generator=generator.name,
+        yield Answer(question=typed, answer=REFUSAL, grounded=False, generator=generator.name,
                      prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
-                     rewritten=rewritten,
+                     rewritten=rewritten, respelled=respelled,
                      suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
         return
     hits = with_script_body(hits, retriever)
@@ -279,11 +284,11 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     timings["generate"] = _ms(t)
     answer, citations = cite_claims(text, hits)
     timings["total"] = _ms(started)
-    yield Answer(question=question, answer=answer, grounded=bool(citations), citations=citations,
+    yield Answer(question=typed, answer=answer, grounded=bool(citations), citations=citations,
                  generator=generator.name if not reason else f"{used_generator.name} (fallback from {generator.name})",
                  prompt_version=used_generator.prompt_version, timings_ms=timings, fallback=reason,
                  notice={"llm_unavailable": MODEL_DOWN, "no_valid_citation": NO_VALID_CITATION}.get(reason or ""),
-                 search_query=query, rewritten=rewritten)
+                 search_query=query, rewritten=rewritten, respelled=respelled)
 
 
 def ask(question: str, retriever: Retriever, generator: Generator, **kwargs) -> Answer:

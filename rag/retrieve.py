@@ -122,6 +122,7 @@ class Retriever:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        query, _ = self.titles.respell(query)  # "헤지환급금 물어보면" is searched as 해지환급금 by every signal
         where = _where(doc_types, categories)
         n = max(k, self.candidates)
         allowed = self._allowed(doc_types, categories) if where else None  # computed once, used by every signal

@@ -93,6 +93,21 @@ class TitleMatcher:
         parts = token_set(name) | {PLACEHOLDER}
         return all(t in REQUEST_WORDS for t in token_set(rest) - parts if not any(p in t for p in parts))
 
+    def respell(self, query: str) -> tuple[str, dict[str, str]]:
+        """`query` with each name said with one letter wrong (`_misspelt_spans`) spelled right, and what was
+        changed, as written -> as meant ("헤지환급금" -> "해지환급금"): the other signals then search the name too,
+        and the answer reads it. Only the wrong letter changes; spaces and the rest stay as typed."""
+        q, out, fixed = normalize(query), list(query), {}
+        where = [i for i, ch in enumerate(query) for _ in normalize(ch)]
+        for start, end, name in self._spans(query, keep_common=True):
+            for i in range(end - start):
+                if q[start + i] != name[i]:
+                    out[where[start + i]] = name[i]
+            if q[start:end] != name:
+                said = query[where[start]:where[end - 1] + 1]
+                fixed[said] = "".join(out[where[start]:where[end - 1] + 1])
+        return "".join(out), fixed
+
     def is_common(self, name: str) -> bool:
         """A short name that many chunks contain (보험료, 보험사): a word of any question more than its topic."""
         return name in self._common

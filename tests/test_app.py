@@ -100,6 +100,16 @@ def test_follow_up_turn_uses_the_next_prefix_and_the_conversation(small_index):
     assert 'class="sources-empty"' in chat.select([], 0)[0]
 
 
+def test_a_misspelt_name_is_answered_as_meant_and_the_chat_says_how_it_was_read(small_index):
+    _, history, panel, _, _ = run_chat(ChatHandler(small_index), "겡신형 보험은 나중에 보험료가 어떻게 되나요?", [], [])[-1]
+    reply = history[-1]["content"]
+    assert f'<div class="understood">{esc(M.RESPELLED)}: 겡신형 보험 → 갱신형 보험</div>' in reply
+    assert history[0]["content"] == "겡신형 보험은 나중에 보험료가 어떻게 되나요?"  # the partner's words, as typed
+    assert entry_title(entries(panel)["a0-1"]) == "갱신형"
+    _, history, _, _, _ = run_chat(ChatHandler(small_index), "갱신형 보험은 나중에 보험료가 어떻게 되나요?", [], [])[-1]
+    assert 'class="understood"' not in history[-1]["content"]
+
+
 @pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "어제 손흥민 축구 경기 누가 이겼어요?"])
 def test_off_domain_question_is_refused_in_its_own_style(small_index, question):
     _, history, panel, latency, _ = run_chat(ChatHandler(small_index), question, [], [])[-1]

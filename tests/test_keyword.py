@@ -156,6 +156,21 @@ def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_sp
     assert not m.asked_alone("보험게약 해지하면 얼마 받아요?")
 
 
+def test_a_misspelt_name_is_respelled_letter_by_letter_and_reported():
+    from rag.titles import TitleMatcher, normalize
+
+    names = {"해지환급금": ["c-환급"], "고령자보호": ["c-고령"], "보험계약": ["c-계약"], "K-ICS": ["c-kics"]}
+    m = TitleMatcher({normalize(n): ids for n, ids in names.items()}, text=normalize("계약을 해제하면 없던 일이 된다."),
+                     spaced={"고령자보호": {3}})
+    assert m.respell("고객이 헤지환급금 물어보면?") == ("고객이 해지환급금 물어보면?", {"헤지환급금": "해지환급금"})
+    # only the wrong letter changes: the space, the particle and the rest stay as typed
+    assert m.respell("고렁자 보호가 뭐예요?") == ("고령자 보호가 뭐예요?", {"고렁자 보호": "고령자 보호"})
+    assert m.respell("헤지환급금이랑 보험게약") == ("해지환급금이랑 보험계약",
+                                             {"헤지환급금": "해지환급금", "보험게약": "보험계약"})
+    for typed in ("해지환급금 얼마예요?", "k-ics 비율", "계약해제하면요?", "날씨 어때요?"):
+        assert m.respell(typed) == (typed, {})  # exact names, case, a word the documents use: nothing to fix
+
+
 def test_a_document_named_by_an_opposite_is_demoted_not_dropped():
     from rag.retrieve import demote_opposites
     from rag.types import Chunk, Hit

@@ -25,11 +25,16 @@ def answer_html(answer: Answer, prefix: str) -> str:
 
 
 def understood(answer: Answer) -> str:
-    """The chat turn as the LLM rewrote it to stand alone, shown above the answer so the partner can tell a
-    misreading at once; nothing when the turn was searched as it was."""
-    if not answer.rewritten or answer.rewritten.strip() == answer.question.strip():
-        return ""
-    return f'<div class="understood">{esc(M.UNDERSTOOD)}: {esc(answer.rewritten)}</div>'
+    """The names read as meant ("헤지환급금 → 해지환급금") and the chat turn as the LLM rewrote it to stand alone,
+    shown above the answer so the partner can tell a misreading at once; nothing when the turn was searched as
+    typed."""
+    lines = []
+    if answer.respelled:
+        fixes = ", ".join(f"{said} → {meant}" for said, meant in answer.respelled.items())
+        lines.append(f'<div class="understood">{esc(M.RESPELLED)}: {esc(fixes)}</div>')
+    if answer.rewritten and answer.rewritten.strip() != answer.question.strip():
+        lines.append(f'<div class="understood">{esc(M.UNDERSTOOD)}: {esc(answer.rewritten)}</div>')
+    return "".join(lines)
 
 
 def latency_line(timings: dict[str, float]) -> str:

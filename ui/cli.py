@@ -174,7 +174,8 @@ def cmd_search(args) -> int:
         if args.json or args.file:
             print(json.dumps(result.to_json(), ensure_ascii=False))
             continue
-        print(f"{query}  ({result.timings_ms['total']:.1f} ms, {result.mode})")
+        read = f"  → {result.query}" if result.query != query else ""  # a name said one letter wrong, respelled
+        print(f"{query}{read}  ({result.timings_ms['total']:.1f} ms, {result.mode})")
         for hit in result.hits:
             snippet = " ".join(hit.chunk.text.split())[:120]
             print(f"  [{hit.rank}] {hit.chunk.title}  ({hit.chunk.source})  score={hit.score:.3f}\n      {snippet}")
@@ -199,6 +200,9 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
+    if answer.respelled:
+        print("(용어 이름을 고쳐 찾았어요: " + ", ".join(f"{a} → {b}" for a, b in answer.respelled.items()) + ")",
+              file=sys.stderr)
     print(answer.answer)
     if answer.notice:
         print(f"({answer.notice})", file=sys.stderr)

@@ -58,6 +58,9 @@ def test_a_term_name_or_alias_finds_its_document_first(shipped, query, title):
     ("먼책기간 개념 좀 알려주세요", "면책기간"),  # ㅓ for ㅕ
     ("보험게약이 뭔지 고객한테 한 줄로 쉽게 설명하려면요?", "보험계약"),  # the slip is an alias: asked alone as well
     ("고렁자 보호에 대해 자세히 알고 싶어요.", "고령자 보호"),  # across words
+    # with words of their own, which BM25 and chars would otherwise search without the name
+    ("고객님이 우량채이 뭐냐고 물어보시면 어떻게 답변드려야 하나요?", "우량체"),
+    ("차에 첵임보험만 들어 있으면 사고 났을 때 어디까지 보상돼요?", "책임보험"),
 ])
 def test_a_term_name_misspelt_in_one_letter_finds_its_document_and_is_answered(shipped, query, title):
     _, _, retriever = shipped
@@ -102,6 +105,18 @@ def test_ask_insurance_question_is_grounded_with_quotes_from_the_cited_chunks(se
     chunks = services.retriever.index.docstore.get_chunks([c.chunk_id for c in answer.citations])
     for citation in answer.citations:
         assert citation.quote in chunks[citation.chunk_id].text
+
+
+def test_an_answer_reads_a_misspelt_name_as_meant_and_says_so(services):
+    answer = services.ask("에정이율이 오르면 보험료가 어떻게 돼요?")
+    assert answer.grounded and answer.citations[0].title == "예정이율"
+    assert answer.respelled == {"에정이율": "예정이율"}
+    assert answer.question == "에정이율이 오르면 보험료가 어떻게 돼요?"  # as typed
+    assert answer.search_query == "예정이율이 오르면 보험료가 어떻게 돼요?"
+    assert "예정이율" in answer.answer.split("[1]")[0]  # the first sentence is picked for the name as meant
+    assert answer.to_json()["respelled"] == {"에정이율": "예정이율"}
+    plain = services.ask("예정이율이 오르면 보험료가 어떻게 돼요?")
+    assert plain.answer == answer.answer and "respelled" not in plain.to_json()
 
 
 @pytest.mark.parametrize("question", ["내일 서울 날씨 어때요?", "이번 주 로또 번호 추천해 줘", "김치찌개 맛있게 끓이는 법",
