@@ -18,12 +18,20 @@ MISSPELT = 3  # names of this many letters or more are found misspelt ("보험�
 
 # words that ask how to be told about a name rather than about something else: "감액기간 쉽게 설명해 주세요", "고객이
 # IRP 물어보면 어떻게 설명해요?" ask for that term as much as "감액기간" alone (Kiwi lemmas and nouns)
-# (not 들다: "보험을 든다던데" buys insurance; not 되다 or 답변: "해피콜 답변 미리 알려줘도 됨?" asks a rule)
+# (들다 only with an example: "보험을 든다던데" buys insurance; "해피콜 답변 미리 알려줘도 됨?" asks leave: PERMISSION)
 REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의미 정의 개념 알리다 알다 말 말하다 대하다 정리 요약 핵심 "
                           "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 자세히 자세하다 간단히 간단하다 "
-                          "궁금하다 한마디 쉽게 초보자 풀다 "
-                          "하다 있다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
-PLACEHOLDER = "용어"  # a request word that stands for the name when the rest of a query is read
+                          "궁금하다 한마디 쉽게 초보자 풀다 답 답변 답하다 포인트 중요 중요하다 헷갈리다 방법 눈높이 "
+                          "맞추다 쓰이다 보험 "
+                          "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
+EXAMPLE_WORDS = frozenset("예 예시".split())  # with one of these, "들어 주세요" asks for an example
+GIVE_EXAMPLE = frozenset("들다 듣다".split())  # Kiwi reads "들어줘" as 듣다 too
+# "알려줘도 돼요?", "보험사에 말해야 돼요?" ask whether something may or must be done: a rule, not the name's meaning
+PERMISSION = re.compile(r"[가-힣][도야]\s*(?:돼|되|됨|될)")
+# request words that stand for the name when the rest of a query is read: one whose last letter takes the particle
+# that follows the name ("감액기간을" is read "개념을", "보험료를" "용어를"; Kiwi misreads "용어을")
+PLACEHOLDERS = {True: "개념", False: "용어"}  # the name's last syllable has a final consonant -> placeholder
+CONSONANT_PARTICLES, VOWEL_PARTICLES = ("을", "은", "이", "과", "으로"), ("를", "는", "가", "와", "로", "랑")
 
 
 def normalize(text: str) -> str:
@@ -85,13 +93,17 @@ class TitleMatcher:
     def asked_alone(self, query: str) -> bool:
         """The query says one name and otherwise only asks to be told about it (REQUEST_WORDS)."""
         spans = self._spans(query)
-        if len(spans) != 1:
+        if len(spans) != 1 or PERMISSION.search(query):
             return False
         start, end, name = spans[0]
         # the name read as a plain noun: what Kiwi makes of a misspelt one ("보험게약": 약) is no request word
-        rest = _replace_span(query, start, end, PLACEHOLDER)
-        parts = token_set(name) | {PLACEHOLDER}
-        return all(t in REQUEST_WORDS for t in token_set(rest) - parts if not any(p in t for p in parts))
+        placeholder = _placeholder(query, end, name)
+        rest = _replace_span(query, start, end, placeholder)
+        parts = token_set(name) | {placeholder}
+        words = {t for t in token_set(rest) - parts if not any(p in t for p in parts)}
+        asks = REQUEST_WORDS | (GIVE_EXAMPLE if words & EXAMPLE_WORDS else frozenset())
+        # a compound of two request words ("핵심포인트", "보험용어") asks too
+        return all(t in asks or any(t[:i] in asks and t[i:] in asks for i in range(1, len(t))) for t in words)
 
     def respell(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with each name said with one letter wrong (`_misspelt_spans`) spelled right, and what was
@@ -237,6 +249,17 @@ def _word_at(q: str, bounds: set[int], at: int) -> str:
     start = max(b for b in bounds | {0} if b <= at)
     end = min([b for b in bounds if b > at] + [len(q)])
     return q[start:end]
+
+
+def _placeholder(query: str, end: int, name: str) -> str:
+    """The placeholder (PLACEHOLDERS) that agrees with the particle after the name ending at offset `end` of
+    normalize(query), else with the name's last syllable."""
+    where = [i for i, ch in enumerate(query) for _ in normalize(ch)]
+    after = query[where[end - 1] + 1:]
+    if after.startswith(CONSONANT_PARTICLES) or after.startswith(VOWEL_PARTICLES):
+        return PLACEHOLDERS[after.startswith(CONSONANT_PARTICLES)]
+    last = name[-1]
+    return PLACEHOLDERS[_is_syllable(last) and (ord(last) - 0xAC00) % 28 != 0]
 
 
 def _replace_span(query: str, start: int, end: int, name: str) -> str:

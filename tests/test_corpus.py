@@ -122,3 +122,16 @@ def test_scripts_and_guidelines_list_questions_per_section_under_real_headings(f
         if sum(map(len, doc.section_questions.values())) < 10:
             problems.append((doc.source, "fewer than 10 questions"))
     assert problems == []
+
+
+def test_every_gold_of_the_retrieval_sets_names_a_shipped_document():
+    """A renamed or removed document would otherwise silently count as a miss in `partners eval`."""
+    from eval.run import dataset_path, load_questions, retrieval_datasets
+
+    names = set()
+    for folder in ("terms", "guidelines", "scripts"):
+        for doc in load_all(folder):
+            names |= {doc.title, doc.source, doc.source.rsplit("/", 1)[-1]}
+    for name in retrieval_datasets():
+        unknown = {g for q in load_questions(dataset_path(name)) for g in q.gold} - names
+        assert not unknown, f"{name}: {sorted(unknown)[:5]}"

@@ -133,6 +133,22 @@ def test_a_name_asked_about_with_request_words_only_is_asked_alone():
         assert not m.asked_alone(query), query
 
 
+def test_a_request_is_read_with_the_particle_the_name_takes():
+    from rag.titles import TitleMatcher
+
+    m = TitleMatcher({"감액기간": ["c-감액"], "보험계약자": ["c-계약자"], "해피콜": ["c-해피콜"]})
+    # the name is read as a request word that takes the same particle: "개념을", "용어를" (Kiwi misreads "용어을")
+    for query in ("감액기간을 초보자도 이해할 수 있게 쉽게 풀어서 설명해 주세요.", "보험계약자를 고객한테 어떻게 설명하면 좋을까요?",
+                  "고객한테 감액기간은 어떻게 설명하면 좋을까요?", "보험계약자는 보험에서 어떤 의미로 쓰이나요?",
+                  "감액기간의 핵심 포인트가 뭔가요?",  # 핵심포인트: a compound of two request words
+                  "고객님이 감액기간이 뭐냐고 물어보시면 어떻게 답변드려야 하나요?", "감액기간 정의가 어떻게 돼요?",
+                  "보험계약자 예시 좀 들어줘", "감액기간에 대해 예를 들어서 설명해 주시겠어요?"):
+        assert m.asked_alone(query), query
+    for query in ("감액기간 때문에 보험을 든다던데요",  # 들다 without an example buys insurance
+                  "해피콜 답변 미리 알려줘도 됨?"):  # asks whether it may be done: a rule, not the term
+        assert not m.asked_alone(query), query
+
+
 def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_spelling():
     from rag.titles import TitleMatcher, normalize
 
