@@ -24,6 +24,11 @@ REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의�
                           "궁금하다 한마디 쉽게 초보자 풀다 답 답변 답하다 포인트 중요 중요하다 헷갈리다 방법 눈높이 "
                           "맞추다 쓰이다 보험 "
                           "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
+# the request words that ask what a name is, not only how it goes: a common short name asked about needs one
+# ("보험료가 뭐예요?"; "보험료는 어때요?" after a 간편심사보험 question asks about that product's premium)
+DEFINING = frozenset("뜻 의미 정의 개념 설명 요약 핵심 포인트 정리 예 예시 용어 이해 뭐 무엇 무슨 가르치다 헷갈리다 풀다 "
+                     "쉽다 쉽게 간단히 간단하다 자세히 자세하다 궁금하다 한마디 답 답변 답하다".split())
+WHAT = re.compile(r"뭐|뭔|무엇|무슨|뭘")  # Kiwi keeps no token of "뭔가요?"
 EXAMPLE_WORDS = frozenset("예 예시".split())  # with one of these, "들어 주세요" asks for an example
 GIVE_EXAMPLE = frozenset("들다 듣다".split())  # Kiwi reads "들어줘" as 듣다 too
 # "알려줘도 돼요?", "보험사에 말해야 돼요?" ask whether something may or must be done: a rule, not the name's meaning
@@ -92,10 +97,25 @@ class TitleMatcher:
 
     def asked_alone(self, query: str) -> bool:
         """The query says one name and otherwise only asks to be told about it (REQUEST_WORDS)."""
+        spans = self._named_spans(query)
+        return len(spans) == 1 and self._only_asks_about(query, spans[0])
+
+    def _named_spans(self, query: str) -> list[tuple[int, int, str]]:
+        """The names the title signal reads: common short names left out (`_spans`), unless one is all the query
+        names and it only asks to be told about it ("보험료가 뭐예요?", "특약 설명 부탁드립니다")."""
         spans = self._spans(query)
-        if len(spans) != 1 or PERMISSION.search(query):
+        if not spans:
+            every = self._spans(query, keep_common=True)
+            if len(every) == 1 and self._only_asks_about(query, every[0], defining=True):
+                return every
+        return spans
+
+    def _only_asks_about(self, query: str, span: tuple[int, int, str], defining: bool = False) -> bool:
+        """Besides the name at `span`, the query only asks to be told about it (REQUEST_WORDS); `defining`: and one
+        of its words asks what the name is (DEFINING)."""
+        if PERMISSION.search(query):
             return False
-        start, end, name = spans[0]
+        start, end, name = span
         # the name read as a plain noun: what Kiwi makes of a misspelt one ("보험게약": 약) is no request word
         placeholder = _placeholder(query, end, name)
         rest = _replace_span(query, start, end, placeholder)
@@ -103,7 +123,9 @@ class TitleMatcher:
         words = {t for t in token_set(rest) - parts if not any(p in t for p in parts)}
         asks = REQUEST_WORDS | (GIVE_EXAMPLE if words & EXAMPLE_WORDS else frozenset())
         # a compound of two request words ("핵심포인트", "보험용어") asks too
-        return all(t in asks or any(t[:i] in asks and t[i:] in asks for i in range(1, len(t))) for t in words)
+        return all(t in asks or any(t[:i] in asks and t[i:] in asks for i in range(1, len(t))) for t in words) and (
+            not defining or WHAT.search(query) is not None
+            or any(t in DEFINING or any(t[:i] in DEFINING for i in range(1, len(t))) for t in words))
 
     def respell(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with each name said with one letter wrong (`_misspelt_spans`) spelled right, and what was
@@ -136,7 +158,7 @@ class TitleMatcher:
 
     def match(self, query: str) -> list[tuple[str, float]]:
         """Best-first (chunk_id, matched length) for the names the query mentions."""
-        kept = self._spans(query)
+        kept = self._named_spans(query)
         ranked: dict[str, float] = {}
         for start, end, name in kept:
             for cid in self._names[name]:

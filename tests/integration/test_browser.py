@@ -130,6 +130,16 @@ def test_ask_shows_chips_the_source_panel_and_latency(page):
     assert "비갱신형" in page.locator("#sources .cite-title").all_inner_texts()
 
 
+def test_a_misspelt_name_is_answered_as_meant_and_the_chat_says_so(page):
+    ask(page, "겡신형 보험은 나중에 보험료가 어떻게 되나요?")
+    assert page.locator("#chat [data-testid='user']").last.inner_text().strip() == "겡신형 보험은 나중에 보험료가 어떻게 되나요?"
+    last = page.locator("#chat [data-testid='bot']").last
+    assert last.locator(".understood").inner_text() == f"{M.RESPELLED}: 겡신형 보험 → 갱신형 보험"
+    assert last.locator(".cite-chip").count() >= 1
+    assert page.locator("#sources .cite-title").all_inner_texts()[0] == "갱신형"
+    shot(page, "respelled.png")
+
+
 def test_two_browser_tabs_ask_at_the_same_time(browser, served):
     pages = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in range(2)]
     try:
