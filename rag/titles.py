@@ -51,7 +51,9 @@ class TitleMatcher:
                  spaced: dict[str, set[int]] | None = None) -> None:
         self._names = {n: ids for n, ids in names.items() if len(n) >= 2}
         self._common = common
-        self._text = text  # the normalized chunk texts: a spelling they use is a word, not a slip
+        # the chunk texts, each word normalized and led by a space (" 계약해제는 …"): a spelling they use is a word, not
+        # a slip, and a word they use is matched within a word, never across two ("에게 약관" does not say 게약)
+        self._text = "\n".join(" " + " ".join(map(normalize, line.split())) for line in text.splitlines())
         self._spaced = spaced or {}  # a name written in words ("고령자 보호") -> where its later words start (3)
         self._misspelt: dict[str, list[str]] = {}  # each name with one syllable blanked ("보험?약") -> the names
         self._prefixes: dict[int, set[str]] = {}  # name length -> the names' beginnings ("", "보", "보험", "보험계")
@@ -85,10 +87,11 @@ class TitleMatcher:
         for i, chunk in enumerate(docstore.iter_chunks()):
             if i >= SAMPLE:
                 break
-            texts.append(normalize(chunk.text))
-        common = {n for n in names if len(n) <= SHORT and texts and _share(n, texts) > COMMON}  # a cheap first cut
+            texts.append(chunk.text)
+        flat = [normalize(t) for t in texts]
+        common = {n for n in names if len(n) <= SHORT and flat and _share(n, flat) > COMMON}  # a cheap first cut
         # a name inside a longer one is not said: 보험자 fills 16 % of the chunks, but as itself (not 피보험자) 2 %
-        common = {n for n in common if _share(n, texts, [m for m in names if n in m and m != n]) > COMMON}
+        common = {n for n in common if _share(n, flat, [m for m in names if n in m and m != n]) > COMMON}
         return cls(names, common, "\n".join(texts), spaced)
 
     def names_in(self, query: str) -> list[str]:
@@ -205,31 +208,34 @@ class TitleMatcher:
     def _misspelt_spans(self, query: str, q: str, bounds: set[int],
                         exact: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
         """(start, end, name) where normalize(query) `q` says a name with one letter (jamo) of one syllable wrong:
-        "보험게약" is 보험계약, "뇌졸증" 뇌졸중. Only a spelling the documents never use counts, and only when the
-        wrong syllable is not inside a word they use (계약해제 is not 계약해지 misspelt: the documents say 해제); not
-        where a name is said exactly, and across words only where the name itself is written in words."""
+        "보험게약" is 보험계약, "뇌졸증" 뇌졸중. Only a spelling no word of the documents begins with counts (제보험
+        inside 국제보험자본기준 is still 재보험 misspelt), and only when the wrong syllable is not inside a word they
+        use (계약해제 is not 계약해지 misspelt: the documents say 해제); not where a name is said exactly; from the
+        start of a word ("세움보험대리점" does not say 암보험), and across words only where the name itself is written in
+        words."""
         found = []
         for length, prefixes in self._prefixes.items():
-            for start in range(len(q) - length + 1):
+            for start in sorted(b for b in bounds if b <= len(q) - length):  # a word's start: not "에셋보험" for 펫보험
                 end = start + length
                 said = q[start:end]
                 for i in range(length):
                     if said[:i] not in prefixes:  # no name begins so: nor with a slip further on
                         break
                     for name in self._misspelt.get(said[:i] + "?" + said[i + 1:], ()):
-                        if (_jamo_distance(said[i], name[i]) == 1 and said not in self._text
+                        if (_jamo_distance(said[i], name[i]) == 1 and " " + said not in self._text
                                 and _word_at(q, bounds, start + i) not in self._text
                                 and not any(a <= start and end <= b for a, b, _ in exact)
                                 and {b - start for b in bounds if start < b < end} <= self._spaced.get(name, set())
-                                and not self._known_word_at(query, start + i)):
+                                and not self._known_word_at(query, start + i, last=i == length - 1)):
                             found.append((start, end, name))
         return found
 
-    def _known_word_at(self, query: str, at: int) -> bool:
-        """The Kiwi morphemes at offset `at` of normalize(query) are a particle or an ending ("대위권이" is not 대위권리
-        misspelt; "게" read as 것 + 이 is a slip), or one is a word of two syllables or more the documents use."""
+    def _known_word_at(self, query: str, at: int, last: bool) -> bool:
+        """The Kiwi morphemes at offset `at` of normalize(query) are, at the name's `last` syllable, a particle or an
+        ending ("대위권이" is not 대위권리 misspelt; inside a name they are what Kiwi makes of a slip: "입원급어금",
+        "고지이무 위반"), or one is a word of two syllables or more the documents use."""
         here = [(form, tag) for a, b, form, tag in _morphemes(query) if a <= at < b]
-        return bool(here) and all(tag.startswith(("J", "E", "VCP")) for _, tag in here) or any(
+        return last and bool(here) and all(tag.startswith(("J", "E", "VCP")) for _, tag in here) or any(
             len(form) >= 2 and form in self._text for form, _ in here)
 
 

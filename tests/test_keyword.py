@@ -165,7 +165,7 @@ def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_sp
 
     names = {"보험계약": ["c-계약"], "해지환급금": ["c-환급"], "계약해지": ["c-해지"], "해지": ["c-해지만"],
              "고령자보호": ["c-고령"], "뇌졸중": ["c-뇌"], "뇌졸중진단비": ["c-뇌"]}
-    m = TitleMatcher(names, text=normalize("계약을 해제하면 처음부터 없던 일이 된다. 해지하면 앞으로만 끝난다."),
+    m = TitleMatcher(names, text="계약을 해제하면 처음부터 없던 일이 된다. 해지하면 앞으로만 끝난다.",
                      spaced={"고령자보호": {3}, "뇌졸중진단비": {3}})  # written "고령자 보호", "뇌졸중 진단비"
     assert m.names_in("보험게약이 뭐예요?") == ["보험계약"]  # ㅔ for ㅖ
     assert [c for c, _ in m.match("헤지환급금 얼마나 돼요?")] == ["c-환급"]
@@ -177,9 +177,17 @@ def test_a_name_misspelt_in_one_letter_is_found_unless_the_documents_use_that_sp
     assert m.names_in("헤지하면요?") == []  # a two-syllable name is never guessed
     assert m.names_in("보헙게약이 뭐예요?") == []  # two syllables off
     assert m.names_in("보험개약") == ["보험계약"] and m.names_in("보험객약") == []  # one letter off, not two
-    assert TitleMatcher(names, text=normalize("흔한 오타인 보험게약")).names_in("보험게약") == []  # a spelling in use
+    assert TitleMatcher(names, text="흔한 오타인 보험게약").names_in("보험게약") == []  # a spelling in use
     assert m.names_in("해지환급금") == ["해지환급금"]  # exact names as before
     assert m.asked_alone("고객이 보험게약 물어보면 어떻게 설명해요?")  # what Kiwi makes of the slip asks nothing
+    more = {"재보험": ["c-재"], "입원급여금": ["c-입원"], "고지의무위반": ["c-고지"], "암보험": ["c-암"]}
+    n = TitleMatcher(more, text="국제보험자본기준은 … 고객에게 약관을 … 세움보험대리점", spaced={"고지의무위반": {4}})
+    assert n.names_in("제보험이 뭐예요?") == ["재보험"]  # 제보험 is inside a word the documents use, not one
+    assert n.names_in("입원급어금 얼마예요?") == ["입원급여금"]  # Kiwi reads 어 as an ending: inside a name, a slip
+    assert n.names_in("고지이무 위반이 뭐예요?") == ["고지의무위반"]
+    o = TitleMatcher({"계약전알릴의무": ["c-알릴"]}, text="고객에게 약관을 드린다", spaced={"계약전알릴의무": {2, 3, 5}})
+    assert o.names_in("게약 전 알릴 의무가 뭐예요?") == ["계약전알릴의무"]  # "에게 약관" is two words, not 게약
+    assert n.names_in("세움보험대리점 설계사예요") == [] and n.names_in("세음보험대리점") == []  # from a word's start
     assert not m.asked_alone("보험게약 해지하면 얼마 받아요?")
 
 
