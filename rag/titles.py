@@ -22,12 +22,15 @@ MISSPELT = 3  # names of this many letters or more are found misspelt ("보험�
 REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의미 정의 개념 알리다 알다 말 말하다 대하다 정리 요약 핵심 "
                           "고객 고객님 손님 무엇 뭐 무슨 용어 이해 가르치다 예 예시 자세히 자세하다 간단히 간단하다 "
                           "궁금하다 한마디 쉽게 초보자 풀다 답 답변 답하다 포인트 중요 중요하다 헷갈리다 방법 눈높이 "
-                          "맞추다 쓰이다 보험 "
+                          "맞추다 쓰이다 보험 신입 초보 설계사 기초 기본 모르다 관련 처음 접하다 교육 상담 멘트 만들다 "
+                          "하나 부탁 구체 구체적 사례 비유 입장 얘기 어르신 알아듣다 짚다 감 오다 나오다 이내 정확 "
+                          "정확하다 요즘 "
                           "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
 # the request words that ask what a name is, not only how it goes: a common short name asked about needs one
 # ("보험료가 뭐예요?"; "보험료는 어때요?" after a 간편심사보험 question asks about that product's premium)
 DEFINING = frozenset("뜻 의미 정의 개념 설명 요약 핵심 포인트 정리 예 예시 용어 이해 뭐 무엇 무슨 가르치다 헷갈리다 풀다 "
                      "쉽다 쉽게 간단히 간단하다 자세히 자세하다 궁금하다 한마디 답 답변 답하다".split())
+JAMO = re.compile(r"[ㄱ-ㅎㅏ-ㅣ]+")  # letters typed alone: chat noise
 WHAT = re.compile(r"뭐|뭔|무엇|무슨|뭘")  # Kiwi keeps no token of "뭔가요?"
 EXAMPLE_WORDS = frozenset("예 예시".split())  # with one of these, "들어 주세요" asks for an example
 GIVE_EXAMPLE = frozenset("들다 듣다".split())  # Kiwi reads "들어줘" as 듣다 too
@@ -123,7 +126,8 @@ class TitleMatcher:
         placeholder = _placeholder(query, end, name)
         rest = _replace_span(query, start, end, placeholder)
         parts = token_set(name) | {placeholder}
-        words = {t for t in token_set(rest) - parts if not any(p in t for p in parts)}
+        # chat noise (ㅠㅠ, ㅎㅎ, ㅋㅋ) asks nothing, alone or glued to a word ("ㅠㅠ비유")
+        words = {JAMO.sub("", t) for t in token_set(rest) - parts if not any(p in t for p in parts)} - {""}
         asks = REQUEST_WORDS | (GIVE_EXAMPLE if words & EXAMPLE_WORDS else frozenset())
         # a compound of two request words ("핵심포인트", "보험용어") asks too
         return all(t in asks or any(t[:i] in asks and t[i:] in asks for i in range(1, len(t))) for t in words) and (

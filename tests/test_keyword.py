@@ -142,7 +142,9 @@ def test_a_request_is_read_with_the_particle_the_name_takes():
                   "고객한테 감액기간은 어떻게 설명하면 좋을까요?", "보험계약자는 보험에서 어떤 의미로 쓰이나요?",
                   "감액기간의 핵심 포인트가 뭔가요?",  # 핵심포인트: a compound of two request words
                   "고객님이 감액기간이 뭐냐고 물어보시면 어떻게 답변드려야 하나요?", "감액기간 정의가 어떻게 돼요?",
-                  "보험계약자 예시 좀 들어줘", "감액기간에 대해 예를 들어서 설명해 주시겠어요?"):
+                  "보험계약자 예시 좀 들어줘", "감액기간에 대해 예를 들어서 설명해 주시겠어요?",
+                  "신입이라 감액기간을 잘 모르겠어요. 기초부터 알려주실래요?",
+                  "감액기간 설명 좀ㅎㅎ", "아직 감액기간이 감이 안 와요 ㅠㅠ 비유로 설명해 주세요"):  # chat noise asks nothing
         assert m.asked_alone(query), query
     for query in ("감액기간 때문에 보험을 든다던데요",  # 들다 without an example buys insurance
                   "해피콜 답변 미리 알려줘도 됨?"):  # asks whether it may be done: a rule, not the term
