@@ -36,6 +36,8 @@ SWITCH = re.compile(r"^(그거|그건|그것)\s*(말고|그렇고)")  # "그거 
 # turns, 0 -> 1 -> 2 of 90 follow-ups
 FOLLOW_UP_MIN_SHARE = 1 / 3
 CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
+# what people add to a chat message that says nothing: letters typed alone (ㅋㅋ, ㅠㅠ, ㅎㅎ) and emoticons (^^, :))
+CHAT_NOISE = re.compile(r"[ㄱ-ㅎㅏ-ㅣ]+|\^\^+|[:;]-?[)D(]")
 # family and in-laws a customer may speak of, whom the documents call only 가족, 배우자 or 자녀: a turn that names one
 # ("처남이 몰다 사고 나면요?" after a car-insurance question) is still about the chat's topic
 KIN = frozenset("처남 처제 처형 시누이 올케 형수 제수 매형 매부 자형 동서 시어머니 시아버지 시부모 장모 장모님 장인 "
@@ -73,6 +75,12 @@ def validate_question(question: str) -> str:
         raise InputValidationError(f"The question has {len(question):,} characters; the limit is {MAX_QUESTION:,}.",
                                    field="question", limit=(1, MAX_QUESTION), length=len(question))
     return question
+
+
+def without_noise(question: str) -> str:
+    """The question without chat noise (CHAT_NOISE): "ㅋㅋ 그럼 해지하면요?" is the follow-up "그럼 해지하면요?"; a
+    message that is only noise stays as it is."""
+    return re.sub(r"\s+", " ", CHAT_NOISE.sub(" ", question)).strip() or question
 
 
 def contextualize(question: str, history: list[str], retriever: Retriever, *,
@@ -138,6 +146,7 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     when the turn's own words find something convincing too, the two searches are fused, the turn's own words
     weighing as much (`Fusion.follow_up_rewritten`): the rewrite names the previous topic, which would otherwise come
     first. A vague turn ("그럼 반대로 안 오르는 건요?") adds nothing, and the rewrite is searched alone."""
+    question, history = without_noise(question), [without_noise(turn) for turn in history]
     if rewritten and history:
         if normalize(rewritten) == normalize(question):
             return retriever.search(question, k=k, mode=mode, ground=ground)
@@ -237,9 +246,10 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     model's timeout: a slow model keeps the partner waiting once, not twice."""
     started = time.perf_counter()
     typed = validate_question(question)
-    # a name said one letter wrong ("헤지환급금") is read as meant by the search, the rewrite and the writer alike
-    question, respelled = retriever.titles.respell(typed)
-    history = [retriever.titles.respell(turn)[0] for turn in history or []]
+    # read as meant by the search, the rewrite and the writer alike: without chat noise, and a name said one letter
+    # wrong ("헤지환급금") spelled right
+    question, respelled = retriever.titles.respell(without_noise(typed))
+    history = [retriever.titles.respell(without_noise(turn))[0] for turn in history or []]
     timings: dict[str, float] = {}
     rewritten = reason = deadline = None
     if condenser is not None and history:

@@ -200,3 +200,15 @@ def test_the_question_is_embedded_once_per_answer(small_index, monkeypatch):
     embedder.embed_query(question)
     assert encoded == [question, question]
     embedder.clear_query_cache()
+
+
+@pytest.mark.parametrize("typed,read", [
+    ("ㅋㅋ 그럼 해지하면요?", "그럼 해지하면요?"), ("그럼 기간은요ㅎㅎ", "그럼 기간은요"), ("설명 좀ㅠㅠ 부탁해요", "설명 좀 부탁해요"),
+    ("1~3년 갱신형은요? ^^", "1~3년 갱신형은요?"), ("고마워요 :)", "고마워요"),
+    ("ㅋㅋㅋ", "ㅋㅋㅋ"),  # only noise: left as typed, to be refused as such
+    ("갱신형 보험료", "갱신형 보험료"),
+])
+def test_chat_noise_is_read_as_nothing(typed, read):
+    from rag.answer import without_noise
+
+    assert without_noise(typed) == read

@@ -293,6 +293,22 @@ def test_a_follow_up_that_only_names_an_aspect_stays_on_the_chat_topic(services)
     assert search_turn("그럼 비갱신형은요?", ["갱신형 보험료는 나중에 오르나요?"], retriever).hits[0].chunk.title == "비갱신형"
 
 
+@pytest.mark.parametrize("noisy", ["ㅋㅋ 그럼 기간은요?", "그럼 기간은요ㅎㅎ", "그럼 기간은요? ㅠㅠ", "그럼 기간은요 ^^"])
+def test_chat_noise_does_not_change_how_a_follow_up_is_read(services, noisy):
+    """Typed alone, ㅋㅋ / ㅠㅠ hid that the turn is short and elliptical, and counted as a word no document holds:
+    the turn was refused or searched alone (BASELINE session 31)."""
+    from rag.answer import ask, search_turn
+    from rag.titles import normalize
+
+    retriever, history = services.retriever, ["실비 청구는 어떻게 해요?"]
+    clean = search_turn("그럼 기간은요?", history, retriever)
+    found = search_turn(noisy, history, retriever)
+    assert found.grounding.grounded and normalize(found.query) == normalize(clean.query)  # borrowed the same context
+    assert found.hits[0].chunk_id == clean.hits[0].chunk_id
+    answer = ask(noisy, retriever, services.generator, history=history)
+    assert answer.question == noisy and answer.grounded and "보험금 청구" in {c.title for c in answer.citations}
+
+
 def test_a_follow_up_that_names_a_new_term_is_answered_on_the_aspect_the_chat_asked_about(services):
     """"IRP도 돼요?" after a question on the 연금저축 tax credit asks about IRP's tax credit: its first sentence says
     it, where the turn alone opens with what an IRP is."""
