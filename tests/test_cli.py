@@ -105,6 +105,15 @@ def test_ask_json_shape(capsys, indexed):
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
 
 
+def test_ask_and_search_say_how_a_misspelt_name_was_read(capsys, indexed):
+    from ui import messages as M
+
+    code, out, err = run(capsys, "--data-dir", indexed, "ask", "겡신형이 뭐예요?")
+    assert code == 0 and f"({M.RESPELLED}: 겡신형 → 갱신형)" in err and "갱신형" in out.split("[1]")[0]
+    code, out, _ = run(capsys, "--data-dir", indexed, "search", "겡신형이 뭐예요?")
+    assert code == 0 and out.splitlines()[0].startswith("겡신형이 뭐예요?  → 갱신형이 뭐예요?")
+
+
 def test_term_and_conversation_commands(capsys, indexed, tmp_path):
     code, out, _ = run(capsys, "--data-dir", indexed, "term", "비급여", "--explanation",
                        "건강보험이 적용되지 않아 환자가 전부 부담하는 진료비예요. 병원마다 가격이 달라요.", "--json")

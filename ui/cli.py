@@ -201,8 +201,9 @@ def cmd_ask(args) -> int:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
     if answer.respelled:
-        print("(용어 이름을 고쳐 찾았어요: " + ", ".join(f"{a} → {b}" for a, b in answer.respelled.items()) + ")",
-              file=sys.stderr)
+        from ui import messages as M
+
+        print(f"({M.RESPELLED}: " + ", ".join(f"{a} → {b}" for a, b in answer.respelled.items()) + ")", file=sys.stderr)
     print(answer.answer)
     if answer.notice:
         print(f"({answer.notice})", file=sys.stderr)
