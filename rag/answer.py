@@ -12,7 +12,7 @@ from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever, SearchResult
-from rag.titles import NEGATING, normalize
+from rag.titles import JAMO, NEGATING, normalize
 from rag.types import Hit
 
 MAX_QUESTION = 2000
@@ -37,7 +37,7 @@ SWITCH = re.compile(r"^(그거|그건|그것)\s*(말고|그렇고)")  # "그거 
 FOLLOW_UP_MIN_SHARE = 1 / 3
 CONNECTIVE = re.compile(r"^(그리고|근데|그런데|아 참|참)\s*")
 # what people add to a chat message that says nothing: letters typed alone (ㅋㅋ, ㅠㅠ, ㅎㅎ) and emoticons (^^, :))
-CHAT_NOISE = re.compile(r"[ㄱ-ㅎㅏ-ㅣ]+|\^\^+|[:;]-?[)D(]")
+CHAT_NOISE = re.compile(JAMO.pattern + r"|\^\^+|[:;]-?[)D(]")
 # family and in-laws a customer may speak of, whom the documents call only 가족, 배우자 or 자녀: a turn that names one
 # ("처남이 몰다 사고 나면요?" after a car-insurance question) is still about the chat's topic
 KIN = frozenset("처남 처제 처형 시누이 올케 형수 제수 매형 매부 자형 동서 시어머니 시아버지 시부모 장모 장모님 장인 "
