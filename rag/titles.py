@@ -139,7 +139,7 @@ class TitleMatcher:
         changed, as written -> as meant ("헤지환급금" -> "해지환급금"): the other signals then search the name too,
         and the answer reads it. Only the wrong letter changes; spaces and the rest stay as typed."""
         q, out, fixed = normalize(query), list(query), {}
-        where = [i for i, ch in enumerate(query) for _ in normalize(ch)]
+        where = _places(query)
         for start, end, name in self._spans(query, keep_common=True):
             for i in range(end - start):
                 if q[start + i] != name[i]:
@@ -286,8 +286,7 @@ def _word_at(q: str, bounds: set[int], at: int) -> str:
 def _placeholder(query: str, end: int, name: str) -> str:
     """The placeholder (PLACEHOLDERS) that agrees with the particle after the name ending at offset `end` of
     normalize(query), else with the name's last syllable."""
-    where = [i for i, ch in enumerate(query) for _ in normalize(ch)]
-    after = query[where[end - 1] + 1:]
+    after = query[_places(query)[end - 1] + 1:]
     if after.startswith(CONSONANT_PARTICLES) or after.startswith(VOWEL_PARTICLES):
         return PLACEHOLDERS[after.startswith(CONSONANT_PARTICLES)]
     last = name[-1]
@@ -296,8 +295,14 @@ def _placeholder(query: str, end: int, name: str) -> str:
 
 def _replace_span(query: str, start: int, end: int, name: str) -> str:
     """`query` with the characters at [start, end) of normalize(query) replaced by `name`."""
-    where = [i for i, ch in enumerate(query) for _ in normalize(ch)]  # each normalized character's place in query
+    where = _places(query)
     return query[:where[start]] + name + query[where[end - 1] + 1:]
+
+
+@lru_cache(maxsize=4096)
+def _places(query: str) -> tuple[int, ...]:
+    """Each character of normalize(query): its place in `query`."""
+    return tuple(i for i, ch in enumerate(query) for _ in normalize(ch))
 
 
 @lru_cache(maxsize=4096)
