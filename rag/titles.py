@@ -24,12 +24,13 @@ REQUEST_WORDS = frozenset("쉽다 설명 묻다 물어보다 어떻다 뜻 의�
                           "궁금하다 한마디 쉽게 초보자 풀다 답 답변 답하다 포인트 중요 중요하다 헷갈리다 방법 눈높이 "
                           "맞추다 쓰이다 보험 신입 초보 설계사 기초 기본 모르다 관련 처음 접하다 교육 상담 멘트 만들다 "
                           "하나 부탁 구체 구체적 사례 비유 입장 얘기 어르신 알아듣다 짚다 감 오다 나오다 이내 정확 "
-                          "정확하다 요즘 "
+                          "정확하다 요즘 얼마 정도 "
                           "하다 있다 되다 좋다 주다 드리다 때 점 줄 것 수".split())  # light verbs and bound nouns
 # the request words that ask what a name is, not only how it goes: a common short name asked about needs one
-# ("보험료가 뭐예요?"; "보험료는 어때요?" after a 간편심사보험 question asks about that product's premium)
+# ("보험료가 뭐예요?"; "보험료는 어때요?" after a 간편심사보험 question asks about that product's premium). "보험료
+# 얼마예요?" asks what sets it: the 보험료 document says, where "보험료의 10%" made the gift limit come first (session 32)
 DEFINING = frozenset("뜻 의미 정의 개념 설명 요약 핵심 포인트 정리 예 예시 용어 이해 뭐 무엇 무슨 가르치다 헷갈리다 풀다 "
-                     "쉽다 쉽게 간단히 간단하다 자세히 자세하다 궁금하다 한마디 답 답변 답하다".split())
+                     "쉽다 쉽게 간단히 간단하다 자세히 자세하다 궁금하다 한마디 답 답변 답하다 얼마".split())
 JAMO = re.compile(r"[ㄱ-ㅎㅏ-ㅣ]+")  # letters typed alone: chat noise
 WHAT = re.compile(r"뭐|뭔|무엇|무슨|뭘")  # Kiwi keeps no token of "뭔가요?"
 EXAMPLE_WORDS = frozenset("예 예시".split())  # with one of these, "들어 주세요" asks for an example

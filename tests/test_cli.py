@@ -115,9 +115,14 @@ def test_ask_and_search_say_how_a_misspelt_name_was_read(capsys, indexed):
 
 
 def test_term_and_conversation_commands(capsys, indexed, tmp_path):
+    from ui import messages as M
+
     code, out, _ = run(capsys, "--data-dir", indexed, "term", "비급여", "--explanation",
                        "건강보험이 적용되지 않아 환자가 전부 부담하는 진료비예요. 병원마다 가격이 달라요.", "--json")
     assert code == 0 and 0 <= json.loads(out)["score"] <= 100
+    code, out, err = run(capsys, "--data-dir", indexed, "term", "면칙기간", "--explanation",
+                         "가입하고 처음 90일 동안은 암 진단을 받아도 보험금이 안 나와요.")
+    assert code == 0 and out.startswith("면책기간: ") and f"({M.RESPELLED}: 면칙기간 → 면책기간)" in err
     script = tmp_path / "s.txt"
     script.write_text("설계사: 안녕하세요. 이 저축보험은 원금 보장이라 손해 볼 일 없어요. 오늘 서명하시면 첫 달 "
                       "보험료는 제가 대신 내 드릴게요.\n고객: 네 할게요.", encoding="utf-8")

@@ -155,7 +155,7 @@ def test_a_common_short_name_counts_only_when_the_query_asks_what_it_is():
     from rag.titles import TitleMatcher
 
     m = TitleMatcher({"보험료": ["c-료"], "간편심사보험": ["c-간편"]}, common={"보험료"})
-    for query in ("보험료가 뭔가요?", "보험료를 쉽게 풀어서 설명해 주세요", "보험료의 핵심 포인트가 뭔가요?"):
+    for query in ("보험료가 뭔가요?", "보험료를 쉽게 풀어서 설명해 주세요", "보험료의 핵심 포인트가 뭔가요?", "보험료 얼마예요?"):
         assert m.asked_alone(query) and m.match(query) == [("c-료", 3.0)], query
     # a word of a question on something else, as before; "어때요?" asks how it goes (a chat's aspect), not what it is
     for query in ("보험료 얼마나 올라요?", "보험료는 어때요?", "간편심사보험 보험료가 뭔가요?"):

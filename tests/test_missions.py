@@ -109,9 +109,13 @@ def test_a_prohibition_and_the_name_jeonbu_insurance_are_not_myth_cues():
 
 def test_aliases_resolve_and_unknown_terms_list_the_closest(term):
     assert term.score("해약환급금", GOOD).term == "해지환급금"
+    assert term.score("헤지환급금", GOOD).term == "해지환급금" and not term.known("헤지환급금")  # one letter off
     with pytest.raises(UnknownTermError) as err:
         term.score("해지환급", GOOD)
     assert "해지환급금" in err.value.closest and "Closest terms" in str(err.value)
+    with pytest.raises(UnknownTermError) as err:
+        term.resolve("겡신헝")  # two letters off: listed nearest first (by letters), not guessed
+    assert err.value.closest[:2] == ["갱신형", "비갱신형"]
 
 
 @pytest.mark.parametrize("text", ["짧아요", "가" * 501, "   "])

@@ -222,10 +222,15 @@ def cmd_term(args) -> int:
     explanation = args.explanation
     if explanation.startswith("@"):
         explanation = Path(explanation[1:]).read_text(encoding="utf-8")
-    result = _services(args).term_mission.score(args.term, explanation)
+    mission = _services(args).term_mission
+    result = mission.score(args.term, explanation)
     if args.json:
         print(result.model_dump_json())
         return 0
+    if not mission.known(args.term):  # said one letter wrong ("헤지환급금"): say which term was scored
+        from ui import messages as M
+
+        print(f"({M.RESPELLED}: {args.term} → {result.term})", file=sys.stderr)
     print(f"{result.term}: {result.score}점 ({result.grade})")
     for item in result.rubric:
         print(f"  {item.name} {item.score}/{item.max} - {item.reason}")

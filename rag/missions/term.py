@@ -3,9 +3,11 @@
 import json
 import logging
 import re
+import unicodedata
 from functools import partial
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from rag.cite import Citation, sentence_spans, split_myth
 from rag.errors import PartnersError
@@ -73,14 +75,20 @@ class TermMission:
     def categories(self) -> list[str]:
         return sorted({d["category"] for d in self._terms.values()})
 
-    def resolve(self, term: str) -> str:
-        """The term's title from its title or an alias; UnknownTermError lists the closest titles."""
-        from rapidfuzz import fuzz, process
+    def known(self, name: str) -> bool:
+        """Whether `name` is a term's title or alias as written (spacing aside)."""
+        return normalize(name or "") in self._names
 
+    def resolve(self, term: str) -> str:
+        """The term's title from its title or an alias, or either said with one letter wrong; UnknownTermError lists
+        the closest titles."""
         found = self._names.get(normalize(term or ""))
         if found:
             return found
-        closest = process.extract(term or "", list(self._terms), scorer=fuzz.WRatio, limit=5)
+        meant, _ = self.retriever.titles.respell(term or "")  # "헤지환급금": one letter off a name
+        if found := self._names.get(normalize(meant)):
+            return found
+        closest = process.extract(term or "", list(self._terms), scorer=_likeness, limit=5)
         raise UnknownTermError(term, [c[0] for c in closest])
 
     def load(self, title: str) -> TermDoc:
@@ -328,6 +336,12 @@ class TermMission:
             if not any(piece in k or k in piece for k in known | {m.claim for m in found}):
                 found.append(Misconception(claim=piece, correction=correction, n=n))
         return found
+
+
+def _likeness(a: str, b: str, **_) -> float:
+    """How alike two names are, by their letters (jamo: "헤지" is one letter from 해지) and by their syllables, parts
+    weighed too ("청약철회기간" holds 청약철회)."""
+    return (fuzz.ratio(unicodedata.normalize("NFD", a), unicodedata.normalize("NFD", b)) + fuzz.WRatio(a, b)) / 2
 
 
 def _one_per_statement(myths: list[Misconception]) -> list[Misconception]:

@@ -51,6 +51,7 @@ def test_term_documents_stay_whole(shipped):
     ("고객님이 면책기간이 뭐냐고 물어보시면 어떻게 답변드려야 하나요?", "면책기간"),
     ("개인보험이 헷갈리는데 다시 한번 정리해 줄래?", "개인보험"),
     ("보험료가 뭔가요?", "보험료"),  # a short name many documents say, asked about alone
+    ("보험료 얼마예요?", "보험료"),  # what sets it, not the limit on gifts "보험료의 10%"
 ])
 def test_a_term_name_or_alias_finds_its_document_first(shipped, query, title):
     _, _, retriever = shipped
