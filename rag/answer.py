@@ -12,6 +12,7 @@ from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever, SearchResult
+from rag.small_talk import REPLIES, small_talk
 from rag.titles import JAMO, NEGATING, normalize
 from rag.types import Hit
 
@@ -59,11 +60,13 @@ class Answer(BaseModel):
     search_query: str = ""  # what was retrieved with (differs from `question` for a follow-up)
     rewritten: str | None = None  # the chat turn as the LLM rewrote it to stand alone (`rag.condense`)
     respelled: dict[str, str] = Field(default_factory=dict)  # names said one letter wrong: as written -> as meant
+    small_talk: str | None = None  # thanks, a greeting, a word to the assistant: `answer` is its reply (rag.small_talk)
 
     def to_json(self) -> dict:
         same = {"search_query"} if self.search_query == self.question else set()
         return self.model_dump(exclude=same | ({"rewritten"} if self.rewritten is None else set())
-                               | ({"respelled"} if not self.respelled else set()))
+                               | ({"respelled"} if not self.respelled else set())
+                               | ({"small_talk"} if self.small_talk is None else set()))
 
 
 def validate_question(question: str) -> str:
@@ -146,7 +149,12 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     when the turn's own words find something convincing too, the two searches are fused, the turn's own words
     weighing as much (`Fusion.follow_up_rewritten`): the rewrite names the previous topic, which would otherwise come
     first. A vague turn ("그럼 반대로 안 오르는 건요?") adds nothing, and the rewrite is searched alone."""
-    question, history = without_noise(question), [without_noise(turn) for turn in history]
+    question, history = without_noise(question), topical([without_noise(turn) for turn in history], retriever)
+    if chat_kind(question, retriever):  # thanks, a greeting, a word to the assistant: nothing to answer from
+        result = retriever.search(question, k=k, mode=mode, ground=ground)
+        if result.grounding is not None:
+            result.grounding = result.grounding.model_copy(update={"grounded": False})
+        return result
     if rewritten and history:
         if normalize(rewritten) == normalize(question):
             return retriever.search(question, k=k, mode=mode, ground=ground)
@@ -177,6 +185,18 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
     return retriever.search_follow_up(question, query, k=k, mode=mode, ground=ground, left_out=left_out,
                                       own_weight=retriever.fusion.follow_up_uncovered * retriever.specificity(question),
                                       own=alone, min_own_share=share)
+
+
+def chat_kind(question: str, retriever: Retriever) -> str | None:
+    """The kind of small talk a turn is (`rag.small_talk`), or None when it asks something."""
+    titles = retriever.titles
+    return small_talk(question, [name for name in titles.names_in(question) if not titles.is_common(name)])
+
+
+def topical(history: list[str], retriever: Retriever) -> list[str]:
+    """The chat's earlier turns without its small talk: after "고마워요", "그럼 비갱신형은요?" still follows the
+    question before it."""
+    return [turn for turn in history if not chat_kind(turn, retriever)]
 
 
 def leaned_on(question: str, query: str, history: list[str]) -> str:
@@ -249,10 +269,11 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
     # read as meant by the search, the rewrite and the writer alike: without chat noise, and a name said one letter
     # wrong ("헤지환급금") spelled right
     question, respelled = retriever.titles.respell(without_noise(typed))
-    history = [retriever.titles.respell(without_noise(turn))[0] for turn in history or []]
+    history = topical([retriever.titles.respell(without_noise(turn))[0] for turn in history or []], retriever)
+    chat = chat_kind(question, retriever)
     timings: dict[str, float] = {}
     rewritten = reason = deadline = None
-    if condenser is not None and history:
+    if condenser is not None and history and not chat:
         deadline = time.monotonic() + condenser.timeout
         try:
             rewritten = condenser.rewrite(question, history, deadline=deadline)
@@ -267,10 +288,11 @@ def ask_stream(question: str, retriever: Retriever, generator: Generator, *, k: 
         timings["generate"] = 0.0
         timings["total"] = _ms(started)
         near = result.grounding is not None and result.grounding.score >= retriever.ground_threshold - SUGGEST_MARGIN
-        yield Answer(question=typed, answer=REFUSAL, grounded=False, generator=generator.name,
-                     prompt_version=generator.prompt_version, timings_ms=timings, search_query=query,
-                     rewritten=rewritten, respelled=respelled,
-                     suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near else [])
+        yield Answer(question=typed, answer=REPLIES[chat] if chat else REFUSAL, grounded=False, small_talk=chat,
+                     generator=generator.name, prompt_version=generator.prompt_version, timings_ms=timings,
+                     search_query=query, rewritten=rewritten, respelled=respelled,
+                     suggestions=[h.chunk.title for h in hits if h.chunk.doc_type == "term"][:3] if near and not chat
+                     else [])
         return
     hits = with_script_body(hits, retriever)
     t = time.perf_counter()

@@ -142,6 +142,22 @@ def test_an_off_domain_turn_in_a_chat_is_refused_not_answered_from_the_previous_
     assert not answer.grounded and answer.citations == [] and answer.search_query == question
 
 
+def test_small_talk_gets_its_own_reply_and_leaves_the_chat_topic_alone(small_index):
+    """Thanks or a word to the assistant is not answered from the documents (a script says "고마워요." too), nor
+    refused as off-topic; the next follow-up still leans on the question before it."""
+    from rag.small_talk import REPLIES
+
+    retriever, previous = small_index.retriever, ["갱신형 보험료는 나중에 오르나요?"]
+    for turn, kind in [("고마워요 ㅎㅎ", "thanks"), ("오 고마워요 근데 너는 누가 만들었어?", "about_me")]:
+        reply = ask(turn, retriever, ExtractiveGenerator(), history=previous)
+        assert (reply.grounded, reply.answer, reply.small_talk) == (False, REPLIES[kind], kind)
+        assert reply.citations == [] and reply.suggestions == [] and reply.to_json()["small_talk"] == kind
+    after = ask("그럼 비갱신형은요?", retriever, ExtractiveGenerator(), history=[*previous, "고마워요"])
+    assert after.grounded and after.citations[0].title == "비갱신형" and previous[0] in after.search_query
+    asked = ask("너라면 해지환급금 어떻게 설명해?", retriever, ExtractiveGenerator(), history=previous)
+    assert asked.grounded and asked.citations[0].title == "해지환급금" and "small_talk" not in asked.to_json()
+
+
 def test_a_family_word_no_document_says_does_not_make_a_follow_up_stand_alone(small_index):
     from rag.answer import contextualize, unseen_nouns
 

@@ -119,6 +119,16 @@ def test_off_domain_question_is_refused_in_its_own_style(small_index, question):
     assert LATENCY.fullmatch(latency)
 
 
+def test_thanks_get_a_plain_reply_not_a_refusal(small_index):
+    from rag.small_talk import REPLIES
+
+    chat = ChatHandler(small_index)
+    _, history, _, _, turns = run_chat(chat, "갱신형 보험은 나중에 보험료가 어떻게 되나요?", [], [])[-1]
+    _, history, panel, _, _ = run_chat(chat, "감사합니다!", history, turns)[-1]
+    assert history[-1]["content"] == f'<div class="answer small-talk">{esc(REPLIES["thanks"])}</div>'
+    assert 'class="sources-empty"' in panel and "refused" not in panel
+
+
 def test_html_typed_by_the_user_is_escaped(small_index):
     _, history, _, _, _ = run_chat(ChatHandler(small_index), "<img src=x onerror=alert(1)>", [], [])[-1]
     assert history[0]["content"] == "&lt;img src=x onerror=alert(1)&gt;"

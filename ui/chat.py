@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def answer_html(answer: Answer, prefix: str) -> str:
-    """A grounded answer with chips; a refusal in its own style with related terms to try."""
+    """A grounded answer with chips; a refusal in its own style with related terms to try; small talk's reply plain."""
+    if answer.small_talk:
+        return f'<div class="answer small-talk">{esc(answer.answer)}</div>'
     if not answer.grounded:
         hint = ""
         if answer.suggestions:
@@ -71,7 +73,8 @@ class ChatHandler:
                 raise PartnersError("ask_stream ended without an answer")
             history[-1] = {"role": "assistant", "content": answer_html(asked, prefix)}
             chunks = self.services.retriever.index.docstore.get_chunks([c.chunk_id for c in asked.citations])
-            panel = sources_panel(asked.citations, chunks, prefix) if asked.grounded else _refusal_panel(asked)
+            panel = (sources_panel(asked.citations, chunks, prefix) if asked.grounded or asked.small_talk
+                     else _refusal_panel(asked))
             latency = latency_line(asked.timings_ms)
         except Exception as exc:  # a partner sees Korean text, never a stack trace; the log keeps the details
             if not isinstance(exc, PartnersError):
