@@ -4,27 +4,33 @@ import re
 
 from rag.keyword import get_kiwi
 
-# Kiwi forms (verb stems without 다, nouns; "넌", "네가", "니가" are read as 너 / 니)
-ADDRESSEE = frozenset("너 니 당신 자네".split())
-MACHINE = frozenset("ai gpt chatgpt 챗gpt 챗봇 봇 로봇 인공지능".split())
+# Kiwi forms: verb stems without 다, nouns, interjections; a chat's letters typed alone as written ("ㄳ", "ㅇㅋ")
+ADDRESSEE = frozenset("너 넌 널 니 네 당신 자네".split())  # as typed: "넌", "네가" are the pronoun 너, "넹" is not
+MACHINE = frozenset("ai gpt chatgpt 챗gpt 챗 챗봇 봇 로봇 인공지능".split())
 # with a machine word, only these ask what the assistant is ("이거 사람이 답하는 거예요 AI예요?"); "AI가 보험료 계산해요?"
 # asks about insurance
-WHAT_IT_IS = frozenset("사람 이거 이것 이건 여기 답 대답 진짜 혹시 같 아니 맞 누구 다르 거 실제 아님".split())
-THANKS = frozenset("고맙 감사 땡큐 ㄳ ㄱㅅ thank thanks 고마움".split())
-HELLO = frozenset("안녕 반갑 뵙".split())
-BYE = frozenset("수고 안녕히 보내 들어가".split())  # 수고하세요, 안녕히 계세요, 좋은 하루 보내세요
+WHAT_IT_IS = frozenset("사람 이거 이것 이건 여기 답 대답 진짜 혹시 같 아니 맞 누구 다르 거 실제 아님 상담원 상담사 직원 "
+                       "만들".split())
+THANKS = frozenset("고맙 감사 땡큐 ㄳ ㄱㅅ thank thanks thx 고마움 감사감사".split())
+HELLO = frozenset("안녕 반갑 뵙 하이 헬로 hi hello 안뇽 ㅎㅇ 굿모닝 아침 오후".split())  # "좋은 아침이에요"
+BYE = frozenset("수고 안녕히 보내 들어가 이만 바이 바이바이 빠이 bye 퇴근 아웃 고생 밤 내일 담".split())  # "좋은 밤 되세요"
 # words that may come with thanks, a greeting or a goodbye without asking anything ("감사합니다! 덕분에 이해됐어요",
-# "설명 감사해요", "안녕히 계세요": Kiwi reads 계 as a noun)
-COURTESY = frozenset("덕분 도움 이해 알 되 많이 정말 진짜 너무 잘 오늘 하루 좋 또 다음 이제 답변 설명 친절 최고 대박 완전 "
-                     "굿 저 제 나 우리 계속 여기 궁금 해결 배우 처음 있 계 계시 you".split())
-ACK = frozenset("알 좋 이해 되 잘 이제 완전 굿 최고 대박 ok".split())  # alone, these acknowledge ("알겠습니다")
-YES = frozenset("네 예 응 넵 넹 옙 오케이".split())  # interjections that say yes ("네", "오케이")
+# "설명 감사해요", "안녕히 계세요": Kiwi reads 계 as a noun; "저 이제 고객 만나러 가요 ㅎㅎ 수고!")
+COURTESY = frozenset("덕분 도움 이해 알 알리 되 많이 정말 진짜 너무 잘 오늘 하루 좋 또 다음 담 이제 답변 설명 친절 최고 대박 "
+                     "완전 굿 저 제 전 나 우리 계속 여기 궁금 해결 배우 처음 있 계 계시 you 그렇 맞 확실히 살 드리 부탁 "
+                     "인사 쓰 만나 참 가 오 내일 보 주말 받 고객 물어보 묻 확인 참고 하 수 많 로그 완료".split())
+# alone (with "네", "아하" …), these acknowledge ("알겠습니다", "아 그렇군요", "네 참고할게요")
+ACK = frozenset("알 좋 이해 되 잘 이제 완전 굿 최고 대박 ok 그렇 맞 확인 참고 하 완료 ㅇㅋ 오케이".split())
+YES = frozenset("네 예 응 넵 넹 옙 오케이 아하 네네 ㅇㅋ".split())  # interjections that say yes
+FILLERS = frozenset("아 오 와 음 헐 우와".split())  # interjections that say nothing
+QUESTION = re.compile(r"뭐|뭔|무엇|무슨|어떻|어떤|어느|언제|얼마|왜|어디|몇")  # "고마워요, 그럼 얼마나 나와요?" asks
 # a customer's words passed on ("고객이 '너네 회사 믿을 만해?'라고 하면요?", "… 보험사 직원이냐고 물으면요?") address
 # the partner, not the assistant
 REPORTED = re.compile(r"['\"‘’“”]|(?:냐|라|자|다|래)고(?=\s|$|[?.!,])|고객|손님")
-# what carries no word of its own: particles, endings, punctuation, copulas, auxiliaries, affixes, interjections,
-# conjunctions (Kiwi tags by prefix); numbers and bound nouns do ("1년에 몇 개까지 돼요?" asks)
+# what carries no word of its own: particles, endings, punctuation, copulas, auxiliaries, affixes, conjunctions,
+# interjections (Kiwi tags by prefix); numbers and bound nouns do ("1년에 몇 개까지 돼요?" asks)
 FORM_TAGS = ("J", "E", "SF", "SP", "SS", "SE", "SO", "SW", "VCP", "VCN", "VX", "XS", "XPN", "Z", "IC", "MAJ", "W")
+KNOWN = THANKS | HELLO | BYE | YES | FILLERS  # interjections and letters that are words here
 
 REPLIES = {
     "thanks": "천만에요. 더 궁금한 보험 용어나 상담 상황이 있으면 언제든 물어봐 주세요.",
@@ -44,22 +50,36 @@ def small_talk(question: str, names: list[str]) -> str | None:
     ("너라면 해지환급금 어떻게 설명해?") is a question, and so is thanks followed by one ("고마워요, 그럼 비갱신형은요?")."""
     if names:
         return None
-    tokens = get_kiwi().tokenize(question)
-    words = [tok.form.lower() for tok in tokens
-             if not tok.tag.startswith(FORM_TAGS) or (tok.tag == "SW" and tok.form in THANKS)]  # ㄳ, not ㅎㅎ
-    if not words:  # interjections alone: "네" or "오케이" acknowledges, "아" or "헐" says nothing to reply to
-        said = {tok.form for tok in tokens if tok.tag == "IC"}
-        return "ack" if said & YES and said <= YES | {"아", "오", "와"} and "?" not in question else None
-    machine = [w for w in words if w in MACHINE or w.endswith("gpt")]
-    asks_what_it_is = bool(machine) and set(words) - set(machine) <= WHAT_IT_IS
-    if (any(w in ADDRESSEE for w in words) or asks_what_it_is) and not REPORTED.search(question):
-        return "about_me"
+    words, addressed = [], False
+    for tok in get_kiwi().tokenize(question):
+        form = _letters(tok.form.lower())
+        if tok.tag == "NP" and form == "너":
+            typed = question[tok.start:tok.start + tok.len]
+            if typed not in ADDRESSEE:  # Kiwi reads "넹" as 너
+                words.append(typed)
+                continue
+            addressed = True
+        if not tok.tag.startswith(FORM_TAGS) or form in KNOWN:  # "안녕~", "아하" and "ㄳ" are words here
+            words.append(form)
     said = set(words)
-    if said <= ACK:  # "좋아요?" asks
-        return None if "?" in question else "ack"
-    if not said <= THANKS | HELLO | BYE | COURTESY:
+    machine = {w for w in said if w in MACHINE or w.endswith("gpt")}
+    who_made = {"누구", "만들"} <= said  # "근데 이거 누가 만든 거예요?"
+    if (addressed or ((machine or who_made) and said - machine <= WHAT_IT_IS)) and not REPORTED.search(question):
+        return "about_me"
+    said -= FILLERS
+    if not said or QUESTION.search(question):
+        return None
+    if said <= YES | ACK:
+        return None if "?" in question else "ack"  # "좋아요?" asks
+    if not said <= THANKS | HELLO | BYE | COURTESY | YES:
         return None
     for kind, cue in (("thanks", THANKS), ("bye", BYE), ("hello", HELLO)):
         if said & cue:
             return kind
     return None
+
+
+def _letters(form: str) -> str:
+    """A chat's letters typed over again as once: "ㄳㄳ" is ㄳ, "ㅇㅋㅇㅋ" ㅇㅋ."""
+    repeated = re.fullmatch(r"([ㄱ-ㅎ]+?)\1+", form)
+    return repeated.group(1) if repeated else form
