@@ -2,6 +2,7 @@
 
 import re
 import time
+import weakref
 from typing import Iterator
 
 from pydantic import BaseModel, Field
@@ -12,7 +13,7 @@ from rag.errors import InputValidationError
 from rag.generate import SMALL_TALK, ExtractiveGenerator, Generator
 from rag.llm import LLMUnavailableError
 from rag.retrieve import Retriever, SearchResult
-from rag.small_talk import REPLIES, small_talk
+from rag.small_talk import REPLIES, SmallTalkClassifier, get_classifier, small_talk
 from rag.titles import JAMO, NEGATING, normalize
 from rag.types import Hit
 
@@ -190,7 +191,27 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
 def chat_kind(question: str, retriever: Retriever) -> str | None:
     """The kind of small talk a turn is (`rag.small_talk`), or None when it asks something."""
     titles = retriever.titles
-    return small_talk(question, [name for name in titles.names_in(question) if not titles.is_common(name)])
+    return small_talk(question, [name for name in titles.names_in(question) if not titles.is_common(name)],
+                      small_talk_classifier(retriever))
+
+
+_CLASSIFIERS: "weakref.WeakKeyDictionary[object, SmallTalkClassifier | None]" = weakref.WeakKeyDictionary()
+
+
+def small_talk_classifier(retriever: Retriever) -> SmallTalkClassifier | None:
+    """The small-talk classifier of the index's documents: their `questions:` are what is not small talk. Kept per
+    title matcher, which a refresh after an ingest replaces."""
+    if retriever.titles not in _CLASSIFIERS:
+        store = retriever.index.docstore
+        docs = store.list_docs()
+
+        def questions() -> list[str]:  # read only when it must be trained
+            chunks = store.get_chunks([cid for doc in docs for cid in store.chunk_ids_of(doc["doc_id"])])
+            return [q for chunk in chunks.values() for q in chunk.questions or []]
+
+        _CLASSIFIERS[retriever.titles] = get_classifier("\n".join(sorted(d["doc_hash"] for d in docs)), questions,
+                                                        cache_dir=retriever.index.settings.index_dir)
+    return _CLASSIFIERS[retriever.titles]
 
 
 def topical(history: list[str], retriever: Retriever) -> list[str]:

@@ -92,8 +92,11 @@ class Services:
 
     def warm_up(self, missions: bool = True) -> None:
         """Load models and indexes before the first user arrives (and before a question's time is measured)."""
+        from rag.answer import small_talk_classifier
+
         hits = self.retriever.search("보험", k=1, ground=True).hits
         self.extractive.pick("보험", hits)  # the embedder's document side loads its weights on first use
+        small_talk_classifier(self.retriever)  # trained once per corpus, then loaded from the index's folder
         if not missions:
             return
         _ = self.term_mission

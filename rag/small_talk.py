@@ -1,8 +1,16 @@
 """Small talk in the chat (thanks, a greeting, a word to the assistant itself) and its replies."""
 
+import hashlib
+import logging
 import re
+from pathlib import Path
+from typing import Callable
+
+import yaml
 
 from rag.keyword import get_kiwi
+
+log = logging.getLogger(__name__)
 
 # Kiwi forms: verb stems without 다, nouns, interjections; a chat's letters typed alone as written ("ㄳ", "ㅇㅋ")
 ADDRESSEE = frozenset("너 넌 널 니 네 당신 자네".split())  # as typed: "넌", "네가" are the pronoun 너, "넹" is not
@@ -32,6 +40,13 @@ REPORTED = re.compile(r"['\"‘’“”]|(?:냐|라|자|다|래)고(?=\s|$|[?.!
 FORM_TAGS = ("J", "E", "SF", "SP", "SS", "SE", "SO", "SW", "VCP", "VCN", "VX", "XS", "XPN", "Z", "IC", "MAJ", "W")
 KNOWN = THANKS | HELLO | BYE | YES | FILLERS  # interjections and letters that are words here
 
+EXAMPLES_FILE = Path(__file__).with_name("small_talk_examples.yaml")
+NONE = "none"  # the examples' label for what is not small talk
+MAX_QUESTIONS = 8000  # document questions trained on (the shipped corpus has 5,732); more are sampled evenly
+# the classifier's probability from which a turn the rules miss is small talk; .5-.9 and C 1-30 all found 78-80 of
+# the 80 turns of small_talk_chat.jsonl and none of 3,069 in-domain eval turns nor of the 60 lookalikes (session 32)
+SURE = 0.8
+
 REPLIES = {
     "thanks": "천만에요. 더 궁금한 보험 용어나 상담 상황이 있으면 언제든 물어봐 주세요.",
     "hello": "안녕하세요! 보험 용어, 판매 가이드라인, 상담 상황에 관해 궁금한 점을 물어봐 주세요.",
@@ -42,14 +57,26 @@ REPLIES = {
 }
 
 
-def small_talk(question: str, names: list[str]) -> str | None:
+def small_talk(question: str, names: list[str], classifier: "SmallTalkClassifier | None" = None) -> str | None:
     """The kind of small talk `question` is (a key of REPLIES), or None when it asks something. Small talk is not
     answered from the documents (a script's "고마워요." is no answer), nor read as a follow-up, nor told that the
     documents lack it: it gets its reply, with no citations, and the next turn does not lean on it.
     `names`: the term names it says (common ones such as 보험 aside): a question to the assistant that names one
-    ("너라면 해지환급금 어떻게 설명해?") is a question, and so is thanks followed by one ("고마워요, 그럼 비갱신형은요?")."""
+    ("너라면 해지환급금 어떻게 설명해?") is a question, and so is thanks followed by one ("고마워요, 그럼 비갱신형은요?").
+    The rules below know the common wordings; a `classifier` reads the rest ("방가방가", "명심할게요", "새벽에도
+    답해줘요?") when it is sure, under the same guards."""
     if names:
         return None
+    kind = _rules(question)
+    if kind is None and classifier is not None:
+        guess, p = classifier.predict(question)
+        if guess != NONE and p >= SURE and not REPORTED.search(question) and (
+                guess == "about_me" or not QUESTION.search(question)):
+            kind = guess
+    return kind
+
+
+def _rules(question: str) -> str | None:
     words, addressed = [], False
     for tok in get_kiwi().tokenize(question):
         form = _letters(tok.form.lower())
@@ -83,3 +110,68 @@ def _letters(form: str) -> str:
     """A chat's letters typed over again as once: "ㄳㄳ" is ㄳ, "ㅇㅋㅇㅋ" ㅇㅋ."""
     repeated = re.fullmatch(r"([ㄱ-ㅎ]+?)\1+", form)
     return repeated.group(1) if repeated else form
+
+
+class SmallTalkClassifier:
+    """Character 1-3-gram TF-IDF and a logistic regression (scikit-learn) over the kinds of REPLIES and "none",
+    trained on small_talk_examples.yaml and, as "none", the questions the documents list (`questions:`): what
+    partners ask."""
+
+    def __init__(self, pairs: list[tuple[str, str]], *, c: float = 3.0) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        self.model = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True),
+                                   LogisticRegression(C=c, max_iter=5000, class_weight="balanced"))
+        self.model.fit([text for text, _ in pairs], [label for _, label in pairs])
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """The likeliest label and its probability."""
+        row = self.model.predict_proba([text])[0]
+        best = int(row.argmax())
+        return str(self.model.classes_[best]), float(row[best])
+
+
+def load_examples(path: Path = EXAMPLES_FILE) -> list[tuple[str, str]]:
+    """(message, label) pairs from the examples file: a kind of REPLIES, or "none"."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [(str(text).strip(), label) for label, texts in data.items() for text in texts or []]
+
+
+_CACHE: dict[str, SmallTalkClassifier] = {}
+
+
+def get_classifier(corpus: str, questions: Callable[[], list[str]], path: Path = EXAMPLES_FILE,
+                   cache_dir: Path | None = None) -> SmallTalkClassifier | None:
+    """The classifier for this examples file and a corpus (`corpus`: what identifies its version, e.g. its documents'
+    hashes), trained on the corpus's `questions()` on first use (about 2 s), then kept in memory and, with a
+    `cache_dir` (the index's folder), on disk, so that a new process loads it; None without examples."""
+    if not path.exists():
+        return None
+    import joblib
+    import sklearn
+
+    digest = hashlib.sha256(path.read_bytes() + corpus.encode() + sklearn.__version__.encode()).hexdigest()
+    if digest in _CACHE:
+        return _CACHE[digest]
+    stored = cache_dir / f"small_talk-{digest[:16]}.joblib" if cache_dir else None
+    classifier = None
+    if stored is not None and stored.exists():
+        try:
+            classifier = joblib.load(stored)
+        except Exception as exc:  # a damaged file is trained again
+            log.warning("retraining the small-talk classifier: %s unreadable (%s)", stored, exc)
+    if not isinstance(classifier, SmallTalkClassifier):
+        asked = sorted(set(questions()))
+        asked = asked[:: -(-len(asked) // MAX_QUESTIONS)] if asked else []  # a large corpus: an even sample
+        classifier = SmallTalkClassifier(load_examples(path) + [(q, NONE) for q in asked])
+        if stored is not None and stored.parent.is_dir():
+            for old in stored.parent.glob("small_talk-*.joblib"):
+                old.unlink(missing_ok=True)
+            partial = stored.with_suffix(".part")
+            joblib.dump(classifier, partial)
+            partial.replace(stored)
+    _CACHE.clear()  # one corpus at a time
+    _CACHE[digest] = classifier
+    return classifier

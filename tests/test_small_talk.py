@@ -49,3 +49,55 @@ def test_no_in_domain_turn_of_the_eval_sets_is_read_as_small_talk():
                 turns += [t for t in [row.get("question"), *(row.get("history") or [])] if isinstance(t, str)]
     assert len(turns) > 3000
     assert [t for t in turns if small_talk(without_noise(t), [])] == []
+
+
+def test_the_classifier_learns_the_examples_and_is_kept_on_disk(tmp_path, monkeypatch):
+    import rag.small_talk as st
+
+    asked = []
+
+    def questions() -> list[str]:
+        asked.append(1)
+        return ["해지환급금이 왜 적어요?", "갱신형은 보험료가 올라요?", "청약철회는 며칠 안에 해요?"]
+
+    monkeypatch.setattr(st, "_CACHE", {})
+    trained = st.get_classifier("v1", questions, cache_dir=tmp_path)
+    stored = list(tmp_path.glob("small_talk-*.joblib"))
+    assert len(stored) == 1 and st.get_classifier("v1", questions, cache_dir=tmp_path) is trained and len(asked) == 1
+    assert trained.predict("고마워요 ㅎㅎ")[0] == "thanks" and trained.predict("해지환급금이 왜 적어요?")[0] == st.NONE
+    monkeypatch.setattr(st, "_CACHE", {})  # a new process loads it, without reading the questions
+    loaded = st.get_classifier("v1", questions, cache_dir=tmp_path)
+    assert loaded is not trained and loaded.predict("고마워요 ㅎㅎ") == trained.predict("고마워요 ㅎㅎ") and len(asked) == 1
+    stored[0].write_bytes(b"not a model")  # damaged: trained again, and stored again
+    monkeypatch.setattr(st, "_CACHE", {})
+    assert st.get_classifier("v1", questions, cache_dir=tmp_path).predict("고마워요 ㅎㅎ")[0] == "thanks"
+    assert stored[0].read_bytes() != b"not a model" and len(asked) == 2
+    monkeypatch.setattr(st, "_CACHE", {})  # another version of the corpus: a new file replaces the old one
+    st.get_classifier("v2", questions, cache_dir=tmp_path)
+    assert [p.name for p in tmp_path.glob("small_talk-*.joblib")] not in ([], [stored[0].name])
+    assert len(list(tmp_path.glob("small_talk-*.joblib"))) == 1
+    assert st.get_classifier("v1", questions, path=tmp_path / "missing.yaml") is None
+
+
+class Sure:
+    """A classifier that says what it is told, to test the guards around it."""
+
+    def __init__(self, label: str, p: float) -> None:
+        self.label, self.p = label, p
+
+    def predict(self, text: str) -> tuple[str, float]:
+        return self.label, self.p
+
+
+def test_a_sure_classifier_reads_what_the_rules_miss_under_the_same_guards():
+    from rag.small_talk import SURE
+
+    assert small_talk("방가방가", []) is None  # the rules do not know it
+    assert small_talk("방가방가", [], Sure("hello", SURE)) == "hello"
+    assert small_talk("방가방가", [], Sure("hello", SURE - 0.01)) is None
+    assert small_talk("방가방가", [], Sure("none", 0.99)) is None
+    assert small_talk("해지환급금 방가방가", ["해지환급금"], Sure("hello", 0.99)) is None  # names a term
+    assert small_talk("그럼 언제까지 해요?", [], Sure("ack", 0.99)) is None  # asks when
+    assert small_talk("새벽에도 답해줘요? 몇 시까지 해요?", [], Sure("about_me", 0.99)) == "about_me"
+    assert small_talk("고객이 '몇 살이야?' 하면요?", [], Sure("about_me", 0.99)) is None  # a customer's words
+    assert small_talk("고마워요", [], Sure("none", 0.99)) == "thanks"  # the rules decide first

@@ -321,3 +321,26 @@ def test_a_follow_up_that_names_a_new_term_is_answered_on_the_aspect_the_chat_as
     alone = ask("IRP도 돼요?", services.retriever, services.generator)
     assert chat.grounded and "세액공제" in answer_sentences(chat.answer)[0]
     assert "세액공제" not in answer_sentences(alone.answer)[0]
+
+
+def test_small_talk_the_rules_miss_is_read_by_the_classifier_and_no_question_of_the_eval_sets_is(services):
+    """The classifier learns small talk from rag/small_talk_examples.yaml and what partners ask from the documents'
+    `questions:`; it must not take any question or chat turn the eval sets expect answered for small talk."""
+    import json
+
+    from eval.run import DATASET_DIR
+    from rag.answer import chat_kind, without_noise
+    from rag.small_talk import _rules
+
+    retriever = services.retriever
+    for turn, kind in [("넵넵 명심하겠습니다", "ack"), ("혹시 주말에도 답해줘요?", "about_me"), ("ㅂㅇㅂㅇ", "bye"),
+                       ("다음에 또 올게요 ^^", "bye")]:
+        assert _rules(turn) is None and chat_kind(turn, retriever) == kind, turn
+    turns = set()
+    for path in DATASET_DIR.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("expect") != "refuse":
+                turns |= {t for t in [row.get("question"), *(row.get("history") or [])] if isinstance(t, str)}
+    read = [retriever.titles.respell(without_noise(t))[0] for t in sorted(turns)]
+    assert len(read) > 3000 and [t for t in read if chat_kind(t, retriever)] == []
