@@ -175,6 +175,20 @@ def test_an_off_domain_turn_after_an_insurance_question_is_refused(page, turn):
     shot(page, "chat_off_domain_turn.png")
 
 
+def test_thanks_get_a_short_reply_and_the_next_follow_up_keeps_the_topic(page):
+    from rag.small_talk import REPLIES
+
+    ask(page, "청약철회는 언제까지 할 수 있어요?")
+    ask(page, "오 감사합니다 ㅎㅎ")
+    last = page.locator("#chat [data-testid='bot']").last
+    assert last.locator(".small-talk").inner_text().strip() == REPLIES["thanks"]
+    assert last.locator(".refusal").count() == 0 and last.locator(".cite-chip").count() == 0
+    assert page.locator("#sources .cite-entry").count() == 0
+    shot(page, "chat_small_talk.png")
+    ask(page, "그럼 품질보증해지는요?")  # follows the question before the thanks
+    assert page.locator("#chat [data-testid='bot']").last.locator(".cite-chip").count() >= 1
+
+
 def test_html_typed_by_a_user_is_shown_as_text(page):
     page.evaluate("window.__pwned = false")
     ask(page, "<img src=x onerror=\"window.__pwned=true\"> 청약철회 기간이 얼마예요?")
