@@ -3,6 +3,7 @@
 import re
 import time
 import weakref
+from functools import lru_cache
 from typing import Iterator
 
 from pydantic import BaseModel, Field
@@ -190,9 +191,12 @@ def search_turn(question: str, history: list[str], retriever: Retriever, *, k: i
 
 def chat_kind(question: str, retriever: Retriever) -> str | None:
     """The kind of small talk a turn is (`rag.small_talk`), or None when it asks something."""
-    titles = retriever.titles
-    return small_talk(question, [name for name in titles.names_in(question) if not titles.is_common(name)],
-                      small_talk_classifier(retriever))
+    return _chat_kind(question, retriever.titles, small_talk_classifier(retriever))
+
+
+@lru_cache(maxsize=1024)  # a chat's earlier turns are read again at every turn, by the search and the answer alike
+def _chat_kind(question: str, titles, classifier: SmallTalkClassifier | None) -> str | None:
+    return small_talk(question, [name for name in titles.names_in(question) if not titles.is_common(name)], classifier)
 
 
 _CLASSIFIERS: "weakref.WeakKeyDictionary[object, SmallTalkClassifier | None]" = weakref.WeakKeyDictionary()
